@@ -1,0 +1,53 @@
+# Tailor's build. `make demo` runs the walkthrough on the local cluster;
+# `make test` runs every test. Both build what they need first.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+BIN := $(CURDIR)/bin
+CONTROLLER_GEN := $(BIN)/controller-gen
+# Packages and go test flags; override to narrow a run: make test PKGS=./apis/...
+PKGS ?= ./...
+TEST_FLAGS ?= -timeout 30m
+export TAILOR_BIN_DIR := $(BIN)
+
+.PHONY: build
+build: ## Build bin/tailor, every Tailor program in one binary
+	$(GO) build -o $(BIN)/tailor ./cmd/tailor
+
+.PHONY: bins
+bins: ## Build etcd, kube-apiserver, kube-controller-manager, kwok and controller-gen into bin/ (skips what is current)
+	hack/build-bins.sh
+
+.PHONY: generate
+generate: ## Regenerate deep-copy functions, CRDs and the compiled-in EC2 facts
+	hack/build-bins.sh controller-gen
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./apis/... \
+		crd:crdVersions=v1 output:crd:artifacts:config=manifests/crds
+	$(GO) generate ./launcher/...
+
+.PHONY: verify
+verify: generate ## Fail when generated files are stale
+	@if ! git diff --quiet -- apis manifests/crds launcher || [ -n "$$(git ls-files --others --exclude-standard -- apis manifests/crds launcher)" ]; then \
+		git status --short -- apis manifests/crds launcher; \
+		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt'd:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: test
+test: bins ## Unit and integration tests against a real API server
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+.PHONY: clean
+clean: ## Remove built binaries
+	rm -rf $(BIN)
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
