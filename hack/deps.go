@@ -15,8 +15,8 @@ import (
 	_ "github.com/aws/aws-sdk-go-v2/service/sts"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kubectl"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 	_ "sigs.k8s.io/controller-runtime"
 	_ "sigs.k8s.io/scheduler-plugins/cmd/scheduler"
 )

@@ -15,6 +15,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand())
+	root.AddCommand(newCatalogCommand())
 	return root
 }
 

@@ -1,0 +1,193 @@
+package solver
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/launcher/catalog"
+)
+
+// option is an instance type a node may still become, priced under the
+// node's requirements.
+type option struct {
+	it    *catalog.InstanceType
+	alloc resources
+	price float64
+}
+
+// Node is a node the solver plans to buy.
+type Node struct {
+	// Name is a placeholder hostname, unique within the batch, that the
+	// Checker uses as the node's kubernetes.io/hostname.
+	Name string
+	Pool *Pool
+	// Requirements are the pool's narrowed by every pod on the node.
+	Requirements requirements.Requirements
+	// Labels are the labels the node is sure to carry: the requirements with
+	// one value, and its hostname.
+	Labels map[string]string
+	Taints []corev1.Taint
+	Pods   []*corev1.Pod
+
+	// InstanceTypes are, once the plan is final, every type that holds the
+	// pods, cheapest first; Price is the cheapest one's.
+	InstanceTypes []*catalog.InstanceType
+	Price         float64
+
+	requests resources
+	options  []option // sorted by price
+	// target is the size the node was opened for; pods that fit in it cost nothing more.
+	target *option
+	// labelSets holds the namespace and labels of each pod on the node.
+	labelSets sets.Set[string]
+}
+
+// Requests are what the pods and daemons on the node request in sum.
+func (n *Node) Requests() corev1.ResourceList { return n.requests.list() }
+
+func copyRequirements(r requirements.Requirements) requirements.Requirements {
+	out := make(requirements.Requirements, len(r))
+	for k, v := range r {
+		out[k] = v
+	}
+	return out
+}
+
+// offeringKeys are decided by the offering, not the instance type.
+func isOfferingKey(key string) bool {
+	return key == wellknown.ZoneLabel || key == wellknown.CapacityTypeLabel || key == wellknown.TopologyZoneIDLabel
+}
+
+// typeAllowed reports whether an instance type's own labels satisfy reqs.
+// Keys the type does not label are the node's (pool labels) or the
+// offering's, judged elsewhere, except well-known instance keys the type
+// lacks (a GPU key on a CPU type), which only an absent-tolerant
+// requirement admits.
+func typeAllowed(it *catalog.InstanceType, reqs requirements.Requirements) bool {
+	for key, req := range reqs {
+		if v, ok := it.Labels[key]; ok {
+			if !req.Has(v) {
+				return false
+			}
+			continue
+		}
+		if isOfferingKey(key) || key == wellknown.NodePoolLabel || !wellknown.WellKnownLabels.Has(key) {
+			continue
+		}
+		if !req.AllowsAbsent() {
+			return false
+		}
+	}
+	return true
+}
+
+// cheapestOffering is the lowest price of an available offering that meets
+// reqs, false if there is none.
+func cheapestOffering(it *catalog.InstanceType, reqs requirements.Requirements) (float64, bool) {
+	best, found := math.Inf(1), false
+	for i := range it.Offerings {
+		o := &it.Offerings[i]
+		if o.Available && o.Matches(reqs) && o.Price < best {
+			best, found = o.Price, true
+		}
+	}
+	return best, found
+}
+
+// optionsFor lists the types of the pool that reqs allow and that can be
+// launched under them, cheapest first, each with its room after daemons.
+func optionsFor(pool *Pool, reqs requirements.Requirements, overhead resources) []option {
+	var out []option
+	for _, it := range pool.InstanceTypes {
+		if !typeAllowed(it, reqs) {
+			continue
+		}
+		price, ok := cheapestOffering(it, reqs)
+		if !ok {
+			continue
+		}
+		alloc := newResources(it.Allocatable)
+		alloc.cpu -= overhead.cpu
+		alloc.memory -= overhead.memory
+		alloc.storage -= overhead.storage
+		alloc.pods -= overhead.pods
+		out = append(out, option{it: it, alloc: alloc, price: price})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].price != out[j].price {
+			return out[i].price < out[j].price
+		}
+		return out[i].it.Name < out[j].it.Name
+	})
+	return out
+}
+
+// cheapestFitting is the first (cheapest) option that holds req.
+func cheapestFitting(options []option, req resources) *option {
+	for i := range options {
+		if req.fitsIn(options[i].alloc) {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+// minValuesMet reports whether the options that hold req span at least the
+// minValues a requirement asks for.
+func minValuesMet(reqs requirements.Requirements, options []option, req resources) error {
+	for key, r := range reqs {
+		if r.MinValues == nil {
+			continue
+		}
+		values := map[string]struct{}{}
+		for i := range options {
+			if req.fitsIn(options[i].alloc) {
+				if v, ok := options[i].it.Labels[key]; ok {
+					values[v] = struct{}{}
+				}
+			}
+		}
+		if len(values) < *r.MinValues {
+			return fmt.Errorf("%s needs %d values among the instance types that fit, only %d do", key, *r.MinValues, len(values))
+		}
+	}
+	return nil
+}
+
+// labelsOf are the labels a node with these requirements is sure to carry.
+func labelsOf(name string, reqs requirements.Requirements) map[string]string {
+	labels := reqs.Labels()
+	labels[wellknown.HostnameLabel] = name
+	return labels
+}
+
+// finalize right-sizes the node: every option that holds its pods, cheapest
+// first, at most max of them but never fewer than minValues asks.
+func (n *Node) finalize(max int) {
+	var fit []option
+	for _, o := range n.options {
+		if n.requests.fitsIn(o.alloc) {
+			fit = append(fit, o)
+		}
+	}
+	keep := len(fit)
+	if keep > max {
+		keep = max
+		for keep < len(fit) && minValuesMet(n.Requirements, fit[:keep], n.requests) != nil {
+			keep++
+		}
+	}
+	n.InstanceTypes = make([]*catalog.InstanceType, keep)
+	for i := range fit[:keep] {
+		n.InstanceTypes[i] = fit[i].it
+	}
+	if keep > 0 {
+		n.Price = fit[0].price
+	}
+}

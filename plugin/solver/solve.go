@@ -1,0 +1,552 @@
+package solver
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+)
+
+const defaultMaxInstanceTypes = 60
+
+// poolState is a pool during one solve.
+type poolState struct {
+	*Pool
+	overhead resources
+	// limited: remaining is what the pool's limits still allow (cpu, memory).
+	limited   bool
+	remaining resources
+	// base are the pool's options before any pod narrows them.
+	base []option
+}
+
+type solver struct {
+	pools     []*poolState
+	nodes     []*Node
+	checker   Checker
+	classLeft map[string]int
+	maxTypes  int
+	seq       int
+	sizePlans map[sizeKey]*sizePlan
+}
+
+// Solve packs the batch into new nodes. It never fails as a whole: a pod no
+// pool can host is returned in Unplaced with the reasons of every pool.
+func Solve(in Input) *Result {
+	s := &solver{checker: in.Checker, classLeft: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}}
+	if s.checker == nil {
+		s.checker = noChecker{}
+	}
+	if s.maxTypes <= 0 {
+		s.maxTypes = defaultMaxInstanceTypes
+	}
+	for _, p := range in.Pools {
+		ps := &poolState{Pool: p, overhead: newResources(p.DaemonOverhead)}
+		if p.Remaining != nil {
+			ps.limited = true
+			ps.remaining = newResources(p.Remaining)
+			ps.remaining.storage, ps.remaining.pods, ps.remaining.extended = 0, 0, nil
+		}
+		ps.base = optionsFor(p, p.Requirements, ps.overhead)
+		s.pools = append(s.pools, ps)
+	}
+	sort.SliceStable(s.pools, func(i, j int) bool {
+		if s.pools[i].Weight() != s.pools[j].Weight() {
+			return s.pools[i].Weight() > s.pools[j].Weight()
+		}
+		return s.pools[i].Name() < s.pools[j].Name()
+	})
+
+	pods := make([]*podInfo, len(in.Pods))
+	for i, p := range in.Pods {
+		pods[i] = newPodInfo(p)
+		s.classLeft[pods[i].class]++
+	}
+	sortPods(pods)
+
+	result := &Result{Unplaced: map[*corev1.Pod]error{}}
+	for _, pi := range pods {
+		if err := s.place(pi); err != nil {
+			result.Unplaced[pi.pod] = err
+		}
+		s.classLeft[pi.class]--
+	}
+	for _, n := range s.nodes {
+		n.finalize(s.maxTypes)
+	}
+	result.Nodes = s.nodes
+	return result
+}
+
+// place puts the pod on the open node where it costs least, or on a new node
+// when that is cheaper per pod.
+func (s *solver) place(pi *podInfo) error {
+	var best *candidate
+	for _, n := range s.nodes {
+		c, err := s.tryJoin(pi, n)
+		if err != nil {
+			continue
+		}
+		if best == nil || c.delta < best.delta {
+			best = c
+		}
+		if c.delta == 0 {
+			break
+		}
+	}
+	if best != nil && best.delta == 0 {
+		s.commit(pi, best)
+		return nil
+	}
+	fresh, errs := s.tryOpen(pi)
+	switch {
+	case fresh != nil && (best == nil || fresh.perPod < best.delta):
+		s.nodes = append(s.nodes, fresh.node)
+		s.commit(pi, fresh)
+		return nil
+	case best != nil:
+		if fresh != nil {
+			s.discard(fresh)
+		}
+		s.commit(pi, best)
+		return nil
+	}
+	return errs
+}
+
+// candidate is a way to place a pod: its node, and what the node becomes.
+type candidate struct {
+	node    *Node
+	reqs    requirements.Requirements
+	options []option
+	target  *option
+	// delta is what the placement adds to the hourly price; perPod, for a
+	// new node, its price shared among the pods of the class it is sized for.
+	delta, perPod float64
+}
+
+// narrow intersects reqs with the first of the pod's alternatives that is
+// compatible, and returns the options left. A pod that adds no requirement
+// leaves reqs and options as they are, shared, not copied.
+func narrow(pool *poolState, reqs requirements.Requirements, options []option, pi *podInfo) (requirements.Requirements, []option, error) {
+	var errs []error
+	for _, alt := range pi.alternatives {
+		if len(alt) == 0 {
+			return reqs, options, nil
+		}
+		if err := reqs.Compatible(alt); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		merged := copyRequirements(reqs)
+		merged.Add(alternativeValues(alt)...)
+		if changesTypesOrOfferings(alt) {
+			return merged, optionsFor(pool.Pool, merged, pool.overhead), nil
+		}
+		return merged, options, nil
+	}
+	return nil, nil, errors.Join(errs...)
+}
+
+func alternativeValues(alt requirements.Requirements) []*requirements.Requirement {
+	out := make([]*requirements.Requirement, 0, len(alt))
+	for _, r := range alt {
+		out = append(out, r)
+	}
+	return out
+}
+
+// changesTypesOrOfferings reports whether alt constrains any key the
+// options depend on, so they must be recomputed.
+func changesTypesOrOfferings(alt requirements.Requirements) bool {
+	for key := range alt {
+		if isOfferingKey(key) || wellknown.WellKnownLabels.Has(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// untolerated returns the first taint of the pool the pod does not tolerate.
+func untolerated(pool *Pool, pod *corev1.Pod) (corev1.Taint, bool) {
+	return corev1helpers.FindMatchingUntoleratedTaint(pool.NodePool.Spec.Template.Spec.Taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	})
+}
+
+// tryJoin judges adding the pod to an open node.
+func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
+	pool := s.poolOf(n)
+	need := n.requests.add(pi.req)
+	// Cheap rejection first: the largest option cannot hold the pods.
+	if !s.anyFits(n.options, need) {
+		return nil, errNoRoom
+	}
+	if pi.zonal && !zoneFixed(n.Requirements) {
+		return nil, errors.New("the node's zone is not fixed yet")
+	}
+	// A pod whose required anti-affinity selects its own labels is refused
+	// by any node that holds a pod with the same labels: the Filter would
+	// say so too, so skip asking.
+	if pi.exclusive && n.labelSets.Has(pi.labelSet) {
+		return nil, errors.New("a pod with the same labels is on the node")
+	}
+	reqs, options, err := narrow(pool, n.Requirements, n.options, pi)
+	if err != nil {
+		return nil, err
+	}
+	fit := cheapestFitting(options, need)
+	if fit == nil {
+		return nil, errNoRoom
+	}
+	if err := minValuesMet(reqs, options, need); err != nil {
+		return nil, err
+	}
+	c := &candidate{node: n, reqs: reqs, options: options, target: n.target}
+	if !targetStillFits(n.target, options, need) {
+		c.target = fit
+		c.delta = fit.price - n.target.price
+		if c.delta < 0 {
+			c.delta = 0
+		}
+		if !pool.allows(n.target, fit) {
+			return nil, fmt.Errorf("NodePool %s: growing the node would exceed the pool's limits", pool.Name())
+		}
+	}
+	if err := s.check(pi, n, reqs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var errNoRoom = errors.New("no instance type has room")
+
+func (s *solver) anyFits(options []option, need resources) bool {
+	for i := len(options) - 1; i >= 0; i-- {
+		if need.fitsIn(options[i].alloc) {
+			return true
+		}
+	}
+	return false
+}
+
+// targetStillFits: the node's size survives the narrowing and holds need.
+func targetStillFits(target *option, options []option, need resources) bool {
+	if !need.fitsIn(target.alloc) {
+		return false
+	}
+	for i := range options {
+		if options[i].it == target.it {
+			return true
+		}
+	}
+	return false
+}
+
+func zoneFixed(reqs requirements.Requirements) bool {
+	r, ok := reqs[wellknown.ZoneLabel]
+	return ok && r.Len() == 1
+}
+
+// check asks the Checker with the node's labels as the narrowed
+// requirements would fix them.
+func (s *solver) check(pi *podInfo, n *Node, reqs requirements.Requirements) error {
+	if sameMap(reqs, n.Requirements) {
+		return s.checker.Check(pi.pod, n)
+	}
+	saved := n.Labels
+	n.Labels = labelsOf(n.Name, reqs)
+	err := s.checker.Check(pi.pod, n)
+	n.Labels = saved
+	return err
+}
+
+// tryOpen finds the heaviest pool that can host the pod on a new node.
+func (s *solver) tryOpen(pi *podInfo) (*candidate, error) {
+	var reasons []string
+	for _, pool := range s.pools {
+		c, err := s.openIn(pool, pi)
+		if err == nil {
+			return c, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("NodePool %s: %v", pool.Name(), err))
+	}
+	if len(reasons) == 0 {
+		return nil, errors.New("no NodePool exists")
+	}
+	return nil, fmt.Errorf("no NodePool can host the pod: %s", strings.Join(reasons, "; "))
+}
+
+func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
+	if t, found := untolerated(pool.Pool, pi.pod); found {
+		return nil, fmt.Errorf("the pod does not tolerate taint %s", t.ToString())
+	}
+	reqs, options, err := narrow(pool, pool.Requirements, pool.base, pi)
+	if err != nil {
+		return nil, fmt.Errorf("incompatible requirements: %w", err)
+	}
+	if len(options) == 0 {
+		return nil, errors.New("no instance type or offering meets the pool's and the pod's requirements")
+	}
+	if cheapestFitting(options, pi.req) == nil {
+		return nil, fmt.Errorf("no instance type has room for the pod's requests (%s) besides daemons", describe(pi.req))
+	}
+	if err := minValuesMet(reqs, options, pi.req); err != nil {
+		return nil, err
+	}
+	if !pi.zonal || zoneFixed(reqs) {
+		return s.openWith(pool, pi, reqs, options)
+	}
+	// A zonal constraint is judged on a node whose zone is known: try the
+	// zones from the cheapest.
+	var errs []error
+	for _, zone := range zonesByPrice(options, reqs, pi.req) {
+		zreqs := copyRequirements(reqs)
+		zreqs.Add(requirements.NewRequirement(wellknown.ZoneLabel, corev1.NodeSelectorOpIn, zone))
+		c, err := s.openWith(pool, pi, zreqs, optionsFor(pool.Pool, zreqs, pool.overhead))
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, fmt.Errorf("zone %s: %w", zone, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// openWith sizes a new node for the pod and its class and checks the pod on it.
+func (s *solver) openWith(pool *poolState, pi *podInfo, reqs requirements.Requirements, options []option) (*candidate, error) {
+	target, perPod := s.sizeFor(pool, pi, options)
+	if target == nil {
+		return nil, fmt.Errorf("the pool's limits leave no room (remaining %s)", describe(pool.remaining))
+	}
+	n := &Node{
+		Pool:         pool.Pool,
+		Requirements: reqs,
+		Labels:       labelsOf("", reqs),
+		Taints:       pool.NodePool.Spec.Template.Spec.Taints,
+		requests:     pool.overhead,
+		options:      options,
+		target:       target,
+		labelSets:    sets.New[string](),
+	}
+	n.Name = fmt.Sprintf("%s-planned-%d", pool.Name(), s.nodeSeq())
+	n.Labels[wellknown.HostnameLabel] = n.Name
+	s.checker.Opened(n)
+	if err := s.checker.Check(pi.pod, n); err != nil {
+		s.checker.Closed(n)
+		return nil, err
+	}
+	return &candidate{node: n, reqs: reqs, options: options, target: target, delta: target.price, perPod: perPod}, nil
+}
+
+// nodeSeq numbers nodes, opened or only weighed, so names never repeat.
+func (s *solver) nodeSeq() int {
+	s.seq++
+	return s.seq
+}
+
+// sizeFor chooses the size a new node opens at. For the pods of this class
+// still to place it finds the cheapest way to spread them over nodes by
+// dynamic programming over how many go on each (the pods are alike, so
+// that is exact for them), and opens the node the plan's largest share goes
+// on. A pod that must be alone gets the cheapest type that holds it.
+func (s *solver) sizeFor(pool *poolState, pi *podInfo, options []option) (*option, float64) {
+	if len(options) == 0 {
+		return nil, 0
+	}
+	left := s.classLeft[pi.class]
+	if pi.alone || left < 1 {
+		left = 1
+	}
+	key := sizeKey{class: pi.class, alone: pi.alone, options: &options[0], n: len(options)}
+	sp := s.sizePlans[key]
+	if sp == nil || len(sp.plan) <= left || pool.limited {
+		sp = newSizePlan(pool, pi.req, options, left)
+		s.sizePlans[key] = sp
+	}
+	if sp.most == 0 {
+		return nil, 0
+	}
+	k := sp.share[left]
+	for i := range options {
+		if sp.fits[i] >= k && options[i].price == sp.cheapest[k] {
+			return &options[i], sp.cheapest[k] / float64(k)
+		}
+	}
+	return nil, 0
+}
+
+// sizeKey names a sizing problem: a class of pods on a set of options.
+type sizeKey struct {
+	class   string
+	alone   bool
+	options *option
+	n       int
+}
+
+// sizePlan is the solution of a sizing problem for up to len(plan)-1 pods;
+// a smaller count reads the same table.
+type sizePlan struct {
+	// fits[i] is how many pods option i holds; most the largest.
+	fits []int
+	most int
+	// cheapest[k] is the price of the cheapest option holding k pods.
+	cheapest []float64
+	// plan[n] is the least price of n pods; share[n] the pods on its first node.
+	plan  []float64
+	share []int
+}
+
+func newSizePlan(pool *poolState, req resources, options []option, left int) *sizePlan {
+	sp := &sizePlan{fits: make([]int, len(options))}
+	for i := range options {
+		if !pool.allows(nil, &options[i]) {
+			continue
+		}
+		k := req.timesFit(options[i].alloc, resources{})
+		if k > int64(left) {
+			k = int64(left)
+		}
+		sp.fits[i] = int(k)
+		sp.most = max(sp.most, sp.fits[i])
+	}
+	if sp.most == 0 {
+		return sp
+	}
+	sp.cheapest = make([]float64, sp.most+1)
+	for k := range sp.cheapest {
+		sp.cheapest[k] = math.Inf(1)
+	}
+	for i, k := range sp.fits {
+		if k > 0 && options[i].price < sp.cheapest[k] {
+			sp.cheapest[k] = options[i].price
+		}
+	}
+	for k := sp.most - 1; k >= 1; k-- {
+		sp.cheapest[k] = min(sp.cheapest[k], sp.cheapest[k+1])
+	}
+	sp.plan = make([]float64, left+1)
+	sp.share = make([]int, left+1)
+	for n := 1; n <= left; n++ {
+		sp.plan[n] = math.Inf(1)
+		for k := min(n, sp.most); k >= 1; k-- {
+			if p := sp.cheapest[k] + sp.plan[n-k]; p < sp.plan[n] {
+				sp.plan[n], sp.share[n] = p, k
+			}
+		}
+	}
+	return sp
+}
+
+// allows reports whether the pool's limits let a node grow from one size
+// (nil for a new node) to another.
+func (p *poolState) allows(from, to *option) bool {
+	if !p.limited {
+		return true
+	}
+	grow := newResources(to.it.Capacity)
+	if from != nil {
+		old := newResources(from.it.Capacity)
+		grow.cpu -= old.cpu
+		grow.memory -= old.memory
+	}
+	return grow.cpu <= p.remaining.cpu && grow.memory <= p.remaining.memory
+}
+
+// commit places the pod as the candidate says.
+func (s *solver) commit(pi *podInfo, c *candidate) {
+	n := c.node
+	if pool := s.poolOf(n); pool.limited {
+		// A new node takes its size from the limits; a grown one the difference.
+		grow := newResources(c.target.it.Capacity)
+		if len(n.Pods) > 0 {
+			old := newResources(n.target.it.Capacity)
+			grow.cpu -= old.cpu
+			grow.memory -= old.memory
+		}
+		pool.remaining.cpu -= grow.cpu
+		pool.remaining.memory -= grow.memory
+	}
+	n.Pods = append(n.Pods, pi.pod)
+	n.labelSets.Insert(pi.labelSet)
+	n.requests = n.requests.add(pi.req)
+	if !sameMap(c.reqs, n.Requirements) {
+		n.Requirements = c.reqs
+		n.Labels = labelsOf(n.Name, c.reqs)
+	}
+	n.options = c.options
+	n.target = c.target
+	s.checker.Placed(pi.pod, n)
+}
+
+// discard forgets a node that was opened for a comparison and not used.
+func (s *solver) discard(c *candidate) {
+	s.checker.Closed(c.node)
+}
+
+func (s *solver) poolOf(n *Node) *poolState {
+	for _, p := range s.pools {
+		if p.Pool == n.Pool {
+			return p
+		}
+	}
+	panic("solver: node of an unknown pool")
+}
+
+// zonesByPrice lists the zones reqs allow, by the price of the cheapest
+// option in each that holds req.
+func zonesByPrice(options []option, reqs requirements.Requirements, req resources) []string {
+	price := map[string]float64{}
+	for i := range options {
+		o := &options[i]
+		if !req.fitsIn(o.alloc) {
+			continue
+		}
+		for j := range o.it.Offerings {
+			off := &o.it.Offerings[j]
+			if !off.Available || !off.Matches(reqs) {
+				continue
+			}
+			if p, ok := price[off.Zone]; !ok || off.Price < p {
+				price[off.Zone] = off.Price
+			}
+		}
+	}
+	zones := make([]string, 0, len(price))
+	for z := range price {
+		zones = append(zones, z)
+	}
+	sort.Slice(zones, func(i, j int) bool {
+		if price[zones[i]] != price[zones[j]] {
+			return price[zones[i]] < price[zones[j]]
+		}
+		return zones[i] < zones[j]
+	})
+	return zones
+}
+
+func describe(r resources) string {
+	return fmt.Sprintf("cpu=%dm memory=%dMi", r.cpu, r.memory>>20)
+}
+
+// noChecker judges nothing beyond what the solver does itself.
+type noChecker struct{}
+
+func (noChecker) Check(*corev1.Pod, *Node) error { return nil }
+func (noChecker) Opened(*Node)                   {}
+func (noChecker) Placed(*corev1.Pod, *Node)      {}
+func (noChecker) Closed(*Node)                   {}
+
+// sameMap reports whether two requirement maps are the same map, not merely
+// equal: narrow shares the node's map when a pod adds nothing.
+func sameMap(a, b requirements.Requirements) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer())
+}

@@ -1,0 +1,186 @@
+package solver_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+// cheapestPacking is the brute-force answer for n identical pods: the least
+// total price over every way to split them among nodes, each node the
+// cheapest offering of a type that holds its share.
+func cheapestPacking(types []*catalog.InstanceType, pod *corev1.Pod, n int) float64 {
+	cpu := pod.Spec.Containers[0].Resources.Requests.Cpu().MilliValue()
+	mem := pod.Spec.Containers[0].Resources.Requests.Memory().Value()
+	perNode := make([]float64, n+1) // cheapest node for k pods
+	for k := 1; k <= n; k++ {
+		perNode[k] = math.Inf(1)
+		for _, it := range types {
+			a := it.Allocatable
+			if a.Cpu().MilliValue() < int64(k)*cpu || a.Memory().Value() < int64(k)*mem || a.Pods().Value() < int64(k) {
+				continue
+			}
+			for _, o := range it.Offerings {
+				if o.Available && o.Price < perNode[k] {
+					perNode[k] = o.Price
+				}
+			}
+		}
+	}
+	best := make([]float64, n+1)
+	for m := 1; m <= n; m++ {
+		best[m] = math.Inf(1)
+		for k := 1; k <= m; k++ {
+			best[m] = math.Min(best[m], perNode[k]+best[m-k])
+		}
+	}
+	return best[n]
+}
+
+// TestInflateIsPackedAtTheCheapestPrice: the guide's walkthrough, ten
+// inflate pods on the basic pool, costs what the cheapest possible packing
+// costs, and is not ten nodes.
+func TestInflateIsPackedAtTheCheapestPrice(t *testing.T) {
+	c := staticCatalog(t)
+	for _, n := range []int{1, 3, 10, 25} {
+		p := pool(t, c, seedPools(t, "01-nodepool-basic.yaml")[0])
+		pods := inflate(t, n)
+		res := solver.Solve(solver.Input{Pods: pods, Pools: []*solver.Pool{p}})
+		if len(res.Unplaced) > 0 {
+			t.Fatalf("%d pods: unplaced %v", n, res.Unplaced)
+		}
+		want := cheapestPacking(p.InstanceTypes, pods[0], n)
+		if got := res.Price(); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%d pods: plan costs $%.4f/h on %d nodes, the cheapest packing costs $%.4f/h", n, got, len(res.Nodes), want)
+		}
+		placed := 0
+		for _, node := range res.Nodes {
+			placed += len(node.Pods)
+			if err := fits(node); err != nil {
+				t.Error(err)
+			}
+			if len(node.InstanceTypes) < 2 {
+				t.Errorf("node %s offers the launcher only %d instance types", node.Name, len(node.InstanceTypes))
+			}
+		}
+		if placed != n {
+			t.Errorf("%d pods: %d placed", n, placed)
+		}
+		if n == 10 && len(res.Nodes) > 3 {
+			t.Errorf("10 pods on %d nodes", len(res.Nodes))
+		}
+	}
+}
+
+func TestPoolChoice(t *testing.T) {
+	c := staticCatalog(t)
+	prodDev := seedPools(t, "02-nodepools-production-development.yaml")
+	spotFirst := seedPools(t, "06-nodepools-spot-first-ondemand-fallback.yaml")
+	basic := seedPools(t, "01-nodepool-basic.yaml")[0]
+
+	tainted := basic.DeepCopy()
+	tainted.Name = "gpu-team"
+	tainted.Spec.Weight = ptr(int32(90))
+	tainted.Spec.Template.Spec.Taints = []corev1.Taint{{Key: "team", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}
+
+	tolerate := func(p *corev1.Pod) {
+		p.Spec.Tolerations = []corev1.Toleration{{Key: "team", Operator: corev1.TolerationOpEqual, Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}
+	}
+	arm := func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{wellknown.ArchLabel: wellknown.ArchARM64} }
+	gpu := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Requests[wellknown.ResourceNVIDIAGPU] = *resourceOf("1")
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{wellknown.ResourceNVIDIAGPU: *resourceOf("1")}
+	}
+	anyCategory := basic.DeepCopy()
+	anyCategory.Name = "any"
+	anyCategory.Spec.Template.Spec.Requirements = nil
+
+	type check func(t *testing.T, res *solver.Result)
+	poolIs := func(name string) check {
+		return func(t *testing.T, res *solver.Result) {
+			for _, n := range res.Nodes {
+				if n.Pool.Name() != name {
+					t.Errorf("node %s from pool %s, want %s", n.Name, n.Pool.Name(), name)
+				}
+			}
+		}
+	}
+	everyType := func(desc string, ok func(*catalog.InstanceType) bool) check {
+		return func(t *testing.T, res *solver.Result) {
+			for _, n := range res.Nodes {
+				for _, it := range n.InstanceTypes {
+					if !ok(it) {
+						t.Errorf("node %s offers %s, which is not %s", n.Name, it.Name, desc)
+					}
+				}
+			}
+		}
+	}
+	unplaced := func(want string) check {
+		return func(t *testing.T, res *solver.Result) {
+			if len(res.Nodes) != 0 || len(res.Unplaced) != 1 {
+				t.Fatalf("want one unplaced pod and no node, got %d nodes, %d unplaced", len(res.Nodes), len(res.Unplaced))
+			}
+			for _, err := range res.Unplaced {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("reason %q does not say %q", err, want)
+				}
+			}
+		}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		pools []*karpv1.NodePool
+		// full names a pool whose limits are used up.
+		full  string
+		pods  []*corev1.Pod
+		check []check
+	}{
+		{name: "weight 100 beats weight 10", pools: pools(prodDev...), pods: []*corev1.Pod{podWith("a", "1", "1Gi")}, check: []check{poolIs("production")}},
+		{name: "a pod tolerating the taint goes to the tainted pool", pools: pools(basic, tainted), pods: []*corev1.Pod{podWith("a", "1", "1Gi", tolerate)}, check: []check{poolIs("gpu-team")}},
+		{name: "a pod not tolerating the taint does not", pools: pools(basic, tainted), pods: []*corev1.Pod{podWith("a", "1", "1Gi")}, check: []check{poolIs("default")}},
+		{name: "arm64 selector gives only Graviton types", pools: pools(basic), pods: []*corev1.Pod{podWith("a", "1", "1Gi", arm)},
+			check: []check{everyType("arm64", func(it *catalog.InstanceType) bool {
+				return it.Labels[wellknown.ArchLabel] == wellknown.ArchARM64 && it.Labels[wellknown.InstanceCPUManufacturerLabel] == "aws"
+			})}},
+		{name: "a GPU request gives only GPU types", pools: pools(anyCategory), pods: []*corev1.Pod{podWith("a", "1", "1Gi", gpu)},
+			check: []check{everyType("an NVIDIA GPU type", func(it *catalog.InstanceType) bool {
+				q := it.Allocatable[wellknown.ResourceNVIDIAGPU]
+				return q.Value() >= 1
+			})}},
+		{name: "500 vCPU fits nothing in the basic pool", pools: pools(basic), pods: []*corev1.Pod{podWith("huge", "500", "1Gi")},
+			check: []check{unplaced("NodePool default: no instance type has room for the pod's requests (cpu=500000m")}},
+		{name: "a pod that tolerates nothing and a pool that is all tainted", pools: pools(tainted), pods: []*corev1.Pod{podWith("a", "1", "1Gi")},
+			check: []check{unplaced("NodePool gpu-team: the pod does not tolerate taint team=gpu:NoSchedule")}},
+		{name: "conflicting requirements", pools: pools(prodDev[0]), pods: []*corev1.Pod{podWith("a", "1", "1Gi", func(p *corev1.Pod) {
+			p.Spec.NodeSelector = map[string]string{wellknown.CapacityTypeLabel: wellknown.CapacityTypeSpot}
+		})}, check: []check{unplaced("NodePool production: incompatible requirements")}},
+		{name: "spot first while spot has room", pools: pools(spotFirst...), pods: inflate(t, 3), check: []check{poolIs("spot-first")}},
+		{name: "a pool at its cpu limit is skipped for the next", pools: pools(spotFirst...), full: "spot-first", pods: inflate(t, 3), check: []check{poolIs("on-demand-fallback")}},
+		{name: "every pool at its limit", pools: pools(spotFirst[0]), full: "spot-first", pods: []*corev1.Pod{podWith("a", "1", "1Gi")},
+			check: []check{unplaced("NodePool spot-first: the pool's limits leave no room")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ps []*solver.Pool
+			for _, np := range tc.pools {
+				p := pool(t, c, np)
+				if np.Name == tc.full {
+					p.Remaining = corev1.ResourceList{corev1.ResourceCPU: *resourceOf("0"), corev1.ResourceMemory: *resourceOf("0")}
+				}
+				ps = append(ps, p)
+			}
+			res := solver.Solve(solver.Input{Pods: tc.pods, Pools: ps})
+			for _, chk := range tc.check {
+				chk(t, res)
+			}
+		})
+	}
+}

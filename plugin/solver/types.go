@@ -1,0 +1,78 @@
+package solver
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/launcher/catalog"
+)
+
+// Pool is a NodePool as the solver sees it for one batch.
+type Pool struct {
+	NodePool *karpv1.NodePool
+	// Requirements are the pool's requirements and template labels.
+	Requirements requirements.Requirements
+	// InstanceTypes are the types the pool allows, with their offerings.
+	InstanceTypes []*catalog.InstanceType
+	// DaemonOverhead is what the DaemonSet pods that would run on a node of
+	// the pool request; it is taken from every node's room.
+	DaemonOverhead corev1.ResourceList
+	// Remaining is what the pool's limits still allow, nil for no limit.
+	Remaining corev1.ResourceList
+}
+
+// Name is the NodePool's name.
+func (p *Pool) Name() string { return p.NodePool.Name }
+
+// Weight orders pools: heavier first.
+func (p *Pool) Weight() int32 {
+	if p.NodePool.Spec.Weight == nil {
+		return 0
+	}
+	return *p.NodePool.Spec.Weight
+}
+
+// Checker decides whether a pod may go on a hypothetical node by the
+// scheduler profile's own rules: taints, inter-pod affinity, topology
+// spread, ports, volumes. The solver tells it of every node it opens and
+// every pod it places, so later answers account for them.
+type Checker interface {
+	// Check returns nil if pod may join node, or why not.
+	Check(pod *corev1.Pod, node *Node) error
+	// Opened registers a new node (with no pods yet).
+	Opened(node *Node)
+	// Placed registers pod on node.
+	Placed(pod *corev1.Pod, node *Node)
+	// Closed forgets a node the solver gave up on.
+	Closed(node *Node)
+}
+
+// Input is one batch.
+type Input struct {
+	Pods []*corev1.Pod
+	// Pools in any order; the solver tries heavier pools first.
+	Pools []*Pool
+	// Checker judges pods against nodes; nil judges taints only.
+	Checker Checker
+	// MaxInstanceTypes caps the instance types offered per node (60 when 0),
+	// as EC2 caps a fleet's overrides.
+	MaxInstanceTypes int
+}
+
+// Result is the solver's plan.
+type Result struct {
+	// Nodes to create, each with the pods planned on it.
+	Nodes []*Node
+	// Unplaced are the pods no pool can host, with the reason.
+	Unplaced map[*corev1.Pod]error
+}
+
+// Price is the plan's hourly price: each node at its cheapest type.
+func (r *Result) Price() float64 {
+	total := 0.0
+	for _, n := range r.Nodes {
+		total += n.Price
+	}
+	return total
+}
