@@ -15,7 +15,9 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand())
+	root.AddCommand(newSchedulerCommand())
 	root.AddCommand(newCatalogCommand())
+	root.AddCommand(newLauncherCommand())
 	return root
 }
 

@@ -32,7 +32,7 @@ func AddPlaceholders(snap *Snapshot, pools []*solver.Pool) []string {
 			labels[wellknown.ZoneLabel] = zone
 			name := fmt.Sprintf("%s-placeholder-%s", p.Name(), zone)
 			labels[wellknown.HostnameLabel] = name
-			snap.AddNode(plannedNodeObject(name, labels, p.NodePool.Spec.Template.Spec.Taints))
+			snap.AddNode(PlannedNode(name, labels, p.NodePool.Spec.Template.Spec.Taints))
 			names = append(names, name)
 		}
 	}

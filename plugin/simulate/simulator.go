@@ -86,14 +86,15 @@ func (s *Simulator) addAntiTerms(terms []fwk.AffinityTerm) {
 // Snapshot is the snapshot the simulator judges against.
 func (s *Simulator) Snapshot() *Snapshot { return s.snap }
 
-// plannedNode is the Node object a planned node is judged as. Its
-// allocatable is unbounded: the solver checks room per instance type, and
-// NodeResourcesFit is not run.
+// plannedNode is the Node object the solver's node is judged as.
 func plannedNode(n *solver.Node) *corev1.Node {
-	return plannedNodeObject(n.Name, n.Labels, n.Taints)
+	return PlannedNode(n.Name, n.Labels, n.Taints)
 }
 
-func plannedNodeObject(name string, labels map[string]string, taints []corev1.Taint) *corev1.Node {
+// PlannedNode is the Node object a node that does not exist yet is judged
+// as: its sure labels and its taints, and unbounded allocatable, since the
+// solver checks room itself and NodeResourcesFit is not run.
+func PlannedNode(name string, labels map[string]string, taints []corev1.Taint) *corev1.Node {
 	huge := *resource.NewQuantity(math.MaxInt64/4, resource.DecimalSI)
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},

@@ -46,6 +46,8 @@ type Node struct {
 	target *option
 	// labelSets holds the namespace and labels of each pod on the node.
 	labelSets sets.Set[string]
+	// inFlight marks a node bought earlier: its options are its room.
+	inFlight bool
 }
 
 // Requests are what the pods and daemons on the node request in sum.

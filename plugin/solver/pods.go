@@ -48,13 +48,15 @@ func newPodInfo(pod *corev1.Pod) *podInfo {
 	return pi
 }
 
-// classOf names the pods that are copies of each other for sizing purposes.
+// classOf names the pods that are copies of each other for sizing
+// purposes: the same controller (if any) and requests; the caller adds the
+// labels.
 func classOf(pod *corev1.Pod, req resources) string {
-	owner := string(pod.UID)
+	owner := ""
 	if ref := metav1.GetControllerOf(pod); ref != nil {
 		owner = string(ref.UID)
 	}
-	return fmt.Sprintf("%s/%d/%d/%d", owner, req.cpu, req.memory, req.storage)
+	return fmt.Sprintf("%s/%d/%d/%d/%d", owner, req.cpu, req.memory, req.storage, len(req.extended))
 }
 
 // labelSetOf spells a pod's namespace and labels in a canonical order.

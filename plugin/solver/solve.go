@@ -66,6 +66,9 @@ func Solve(in Input) *Result {
 		return s.pools[i].Name() < s.pools[j].Name()
 	})
 
+	for _, f := range in.InFlight {
+		s.addInFlight(f)
+	}
 	pods := make([]*podInfo, len(in.Pods))
 	for i, p := range in.Pods {
 		pods[i] = newPodInfo(p)
@@ -73,7 +76,7 @@ func Solve(in Input) *Result {
 	}
 	sortPods(pods)
 
-	result := &Result{Unplaced: map[*corev1.Pod]error{}}
+	result := &Result{Unplaced: map[*corev1.Pod]error{}, Joined: map[string][]*corev1.Pod{}}
 	for _, pi := range pods {
 		if err := s.place(pi); err != nil {
 			result.Unplaced[pi.pod] = err
@@ -81,10 +84,55 @@ func Solve(in Input) *Result {
 		s.classLeft[pi.class]--
 	}
 	for _, n := range s.nodes {
+		if n.inFlight {
+			if len(n.Pods) > 0 {
+				result.Joined[n.Name] = n.Pods
+			}
+			continue
+		}
 		n.finalize(s.maxTypes)
+		result.Nodes = append(result.Nodes, n)
 	}
-	result.Nodes = s.nodes
 	return result
+}
+
+// addInFlight opens an in-flight node whose only option is its room, free.
+func (s *solver) addInFlight(f *InFlight) {
+	room := option{alloc: newResources(f.Room)}
+	s.nodes = append(s.nodes, &Node{
+		Name:         f.Name,
+		Pool:         f.Pool,
+		Requirements: f.Requirements,
+		Labels:       labelsOf(f.Name, f.Requirements),
+		Taints:       f.Taints,
+		options:      []option{room},
+		target:       &room,
+		labelSets:    sets.New[string](),
+		inFlight:     true,
+	})
+}
+
+// tryJoinInFlight judges adding the pod to an in-flight node: the claim's
+// requirements must admit the pod as they are, and its room hold it.
+func (s *solver) tryJoinInFlight(pi *podInfo, n *Node) (*candidate, error) {
+	need := n.requests.add(pi.req)
+	if !need.fitsIn(n.target.alloc) {
+		return nil, errNoRoom
+	}
+	compatible := false
+	for _, alt := range pi.alternatives {
+		if n.Requirements.Compatible(alt) == nil {
+			compatible = true
+			break
+		}
+	}
+	if !compatible {
+		return nil, errors.New("the claim's requirements do not admit the pod")
+	}
+	if err := s.checker.Check(pi.pod, n); err != nil {
+		return nil, err
+	}
+	return &candidate{node: n, reqs: n.Requirements, options: n.options, target: n.target}, nil
 }
 
 // place puts the pod on the open node where it costs least, or on a new node
@@ -185,6 +233,9 @@ func untolerated(pool *Pool, pod *corev1.Pod) (corev1.Taint, bool) {
 
 // tryJoin judges adding the pod to an open node.
 func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
+	if n.inFlight {
+		return s.tryJoinInFlight(pi, n)
+	}
 	pool := s.poolOf(n)
 	need := n.requests.add(pi.req)
 	// Cheap rejection first: the largest option cannot hold the pods.
@@ -464,7 +515,7 @@ func (p *poolState) allows(from, to *option) bool {
 // commit places the pod as the candidate says.
 func (s *solver) commit(pi *podInfo, c *candidate) {
 	n := c.node
-	if pool := s.poolOf(n); pool.limited {
+	if pool := s.poolOf(n); pool.limited && !n.inFlight {
 		// A new node takes its size from the limits; a grown one the difference.
 		grow := newResources(c.target.it.Capacity)
 		if len(n.Pods) > 0 {
@@ -498,7 +549,9 @@ func (s *solver) poolOf(n *Node) *poolState {
 			return p
 		}
 	}
-	panic("solver: node of an unknown pool")
+	// An in-flight node of a pool not in this batch's list has no limits to
+	// track.
+	return &poolState{Pool: n.Pool}
 }
 
 // zonesByPrice lists the zones reqs allow, by the price of the cheapest

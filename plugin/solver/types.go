@@ -48,9 +48,25 @@ type Checker interface {
 	Closed(node *Node)
 }
 
+// InFlight is a node bought earlier that has room left: a NodeClaim not yet
+// full of reservations. Pods that fit its room join it at no cost.
+type InFlight struct {
+	// Name is the node's name in the Checker's snapshot.
+	Name string
+	Pool *Pool
+	// Requirements are the claim's; they no longer narrow.
+	Requirements requirements.Requirements
+	Taints       []corev1.Taint
+	// Room is what is left for more pods on every instance type the claim
+	// may become.
+	Room corev1.ResourceList
+}
+
 // Input is one batch.
 type Input struct {
 	Pods []*corev1.Pod
+	// InFlight nodes are tried before new ones.
+	InFlight []*InFlight
 	// Pools in any order; the solver tries heavier pools first.
 	Pools []*Pool
 	// Checker judges pods against nodes; nil judges taints only.
@@ -64,6 +80,8 @@ type Input struct {
 type Result struct {
 	// Nodes to create, each with the pods planned on it.
 	Nodes []*Node
+	// Joined maps in-flight nodes, by name, to the pods placed on them.
+	Joined map[string][]*corev1.Pod
 	// Unplaced are the pods no pool can host, with the reason.
 	Unplaced map[*corev1.Pod]error
 }

@@ -1,0 +1,69 @@
+package tailor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func TestDecodeArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		raw     string
+		wantErr string
+		check   func(t *testing.T, a *TailorArgs)
+	}{
+		{name: "defaults", raw: `{"clusterName":"c"}`, check: func(t *testing.T, a *TailorArgs) {
+			if a.BatchIdleDuration.Duration != time.Second || a.BatchMaxDuration.Duration != 10*time.Second || *a.ProvisionBeforePreemption || a.Catalog.Source != CatalogSourceAWS {
+				t.Errorf("defaults: %+v", a)
+			}
+		}},
+		{name: "yaml durations", raw: "clusterName: c\nbatchIdleDuration: 250ms\nbatchMaxDuration: 3s\nprovisionBeforePreemption: true\ncatalog: {source: static, zones: [us-east-1a]}", check: func(t *testing.T, a *TailorArgs) {
+			if a.BatchIdleDuration.Duration != 250*time.Millisecond || a.BatchMaxDuration.Duration != 3*time.Second || !*a.ProvisionBeforePreemption || a.Catalog.Zones[0] != "us-east-1a" {
+				t.Errorf("decoded %+v", a)
+			}
+		}},
+		{name: "no cluster name", raw: `{}`, wantErr: "pluginConfig[Tailor].args.clusterName: Required value"},
+		{name: "negative idle", raw: `{"clusterName":"c","batchIdleDuration":"-1s"}`, wantErr: "pluginConfig[Tailor].args.batchIdleDuration: Invalid value: \"-1s\": must be positive"},
+		{name: "max shorter than idle", raw: `{"clusterName":"c","batchIdleDuration":"5s","batchMaxDuration":"2s"}`, wantErr: "batchMaxDuration: Invalid value: \"2s\": must not be shorter than batchIdleDuration (5s)"},
+		{name: "unknown source", raw: `{"clusterName":"c","catalog":{"source":"gcp"}}`, wantErr: `pluginConfig[Tailor].args.catalog.source: Unsupported value: "gcp"`},
+		{name: "static without zones", raw: `{"clusterName":"c","catalog":{"source":"static"}}`, wantErr: "pluginConfig[Tailor].args.catalog.zones: Required value"},
+		{name: "bad endpoint", raw: `{"clusterName":"c","catalog":{"endpoint":"localhost"}}`, wantErr: "catalog.endpoint: Invalid value: \"localhost\": must be an absolute URL"},
+		{name: "not a duration", raw: `{"clusterName":"c","batchIdleDuration":"soon"}`, wantErr: "decoding the args of plugin Tailor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			contentType := runtime.ContentTypeYAML
+			if strings.HasPrefix(tc.raw, "{") {
+				contentType = runtime.ContentTypeJSON
+			}
+			a, err := decodeArgs(&runtime.Unknown{Raw: []byte(tc.raw), ContentType: contentType})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, a)
+		})
+	}
+}
+
+func TestDecodeTypedArgs(t *testing.T) {
+	in := &TailorArgs{ClusterName: "c", BatchIdleDuration: &metav1.Duration{Duration: 2 * time.Second}}
+	out, err := decodeArgs(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == in || out.BatchIdleDuration.Duration != 2*time.Second || out.BatchMaxDuration.Duration != 10*time.Second {
+		t.Errorf("typed args decoded to %+v", out)
+	}
+	if in.BatchMaxDuration != nil {
+		t.Error("decoding defaulted the caller's args")
+	}
+}

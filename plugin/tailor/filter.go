@@ -1,0 +1,77 @@
+package tailor
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+)
+
+// Filter keeps a pod off the room of a node that was bought for other
+// pods still on their way: on such a node a pod without a reservation there
+// may use only what is not promised. No pod steals capacity that was bought
+// for another.
+func (t *Tailor) Filter(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	node := nodeInfo.Node()
+	if node == nil {
+		return nil
+	}
+	claim, ok := t.ledger.ClaimOfNode(node.Name)
+	if !ok {
+		return nil
+	}
+	if r, ok := t.ledger.Of(pod.UID); ok && r.Claim == claim {
+		return nil
+	}
+	reserved, ok := t.ledger.ReservedOnNode(node.Name, pod.UID)
+	if !ok {
+		return nil
+	}
+	if short := shortfall(nodeInfo, reserved, resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})); short != "" {
+		return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("node's room is reserved for the pods nodeclaim/%s was bought for (%s short)", claim, short))
+	}
+	return nil
+}
+
+// shortfall names the first resource the pod needs beyond what the node
+// has left once reservations are honoured, "" when it fits.
+func shortfall(nodeInfo fwk.NodeInfo, reserved, podRequests corev1.ResourceList) string {
+	alloc := nodeInfo.GetAllocatable()
+	used := nodeInfo.GetRequested()
+	res := framework.NewResource(reserved)
+	req := framework.NewResource(podRequests)
+	switch {
+	case req.MilliCPU > alloc.GetMilliCPU()-used.GetMilliCPU()-res.MilliCPU:
+		return corev1.ResourceCPU.String()
+	case req.Memory > alloc.GetMemory()-used.GetMemory()-res.Memory:
+		return corev1.ResourceMemory.String()
+	case req.EphemeralStorage > alloc.GetEphemeralStorage()-used.GetEphemeralStorage()-res.EphemeralStorage:
+		return corev1.ResourceEphemeralStorage.String()
+	case int64(len(nodeInfo.GetPods()))+1+reserved.Pods().Value() > int64(alloc.GetAllowedPodNumber()):
+		return corev1.ResourcePods.String()
+	}
+	for name, q := range req.ScalarResources {
+		if q > alloc.GetScalarResources()[name]-used.GetScalarResources()[name]-res.ScalarResources[name] {
+			return name.String()
+		}
+	}
+	return ""
+}
+
+// Score steers a pod with a reservation to the node bought for it.
+func (t *Tailor) Score(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
+	r, ok := t.ledger.Of(pod.UID)
+	if !ok || nodeInfo.Node() == nil {
+		return 0, nil
+	}
+	if t.ledger.NodeOf(r.Claim) == nodeInfo.Node().Name {
+		return framework.MaxNodeScore, nil
+	}
+	return 0, nil
+}
+
+// ScoreExtensions implements framework.ScorePlugin: scores are already 0 or max.
+func (t *Tailor) ScoreExtensions() framework.ScoreExtensions { return nil }

@@ -1,0 +1,233 @@
+package tailor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
+	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	launcheraws "github.com/tailor-project/tailor/launcher/aws"
+	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/reservation"
+	"github.com/tailor-project/tailor/plugin/simulate"
+)
+
+// Name is the plugin's name in a scheduler profile.
+const Name = "Tailor"
+
+// Tailor is the plugin. See the package doc.
+type Tailor struct {
+	handle  framework.Handle
+	args    *TailorArgs
+	catalog catalog.Catalog
+	ledger  *reservation.Ledger
+	batcher *batcher
+
+	// objects caches NodePools, NodeClaims and EC2NodeClasses; client writes
+	// NodeClaims.
+	objects ctrlcache.Cache
+	client  client.Client
+	// registry builds the simulation framework: the same plugins the
+	// scheduler was built with.
+	registry simulate.Deps
+
+	// ready closes once the caches synced and the ledger was rebuilt from
+	// the claims; no batch is solved before, so a restarted scheduler does
+	// not buy again what it bought before.
+	ready chan struct{}
+
+	mu sync.Mutex
+	// unplaceable remembers the last reason each pod could not be provided
+	// for, so the event is sent once per change, not once per attempt.
+	unplaceable map[string]string
+	// profileChecked: the PostFilter order was compared with the setting.
+	profileChecked bool
+}
+
+var (
+	_ framework.PostFilterPlugin  = &Tailor{}
+	_ framework.FilterPlugin      = &Tailor{}
+	_ framework.ScorePlugin       = &Tailor{}
+	_ framework.ReservePlugin     = &Tailor{}
+	_ framework.EnqueueExtensions = &Tailor{}
+	_ framework.PreEnqueuePlugin  = &Tailor{}
+)
+
+// Scheme holds the types the plugin reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, karpv1.AddToScheme, ec2v1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("building the scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Registry is the set of plugin factories the scheduler binary was built
+// with; cmd sets it so the simulation runs the same out-of-tree plugins.
+var Registry = plugins.NewInTreeRegistry()
+
+// registerKinds adds the karpenter kinds to client-go's scheme, which the
+// scheduler's event recorder resolves objects with, so events on NodeClaims
+// carry a proper reference.
+var registerKinds = sync.OnceValue(func() error {
+	for _, add := range []func(*runtime.Scheme) error{karpv1.AddToScheme, ec2v1.AddToScheme} {
+		if err := add(clientgoscheme.Scheme); err != nil {
+			return fmt.Errorf("registering the karpenter kinds for events: %w", err)
+		}
+	}
+	return nil
+})
+
+// New is the plugin's factory.
+func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	if err := registerKinds(); err != nil {
+		return nil, err
+	}
+	args, err := decodeArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	cat, err := newCatalog(ctx, args.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	// The scheduler talks protobuf, which custom resources do not speak.
+	cfg := rest.CopyConfig(h.KubeConfig())
+	cfg.ContentType = runtime.ContentTypeJSON
+	cfg.AcceptContentTypes = runtime.ContentTypeJSON
+	objects, err := ctrlcache.New(cfg, ctrlcache.Options{Scheme: scheme, ByObject: map[client.Object]ctrlcache.ByObject{}})
+	if err != nil {
+		return nil, fmt.Errorf("building the cache of NodePools, NodeClaims and EC2NodeClasses: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("building the client: %w", err)
+	}
+	t := &Tailor{
+		handle:      h,
+		args:        args,
+		catalog:     cat,
+		ledger:      reservation.New(),
+		objects:     objects,
+		client:      c,
+		registry:    simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
+		ready:       make(chan struct{}),
+		unplaceable: map[string]string{},
+	}
+	// Register the informers the batcher reads before the scheduler starts
+	// its factory.
+	h.SharedInformerFactory().Core().V1().Nodes().Informer()
+	h.SharedInformerFactory().Core().V1().Pods().Informer()
+	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
+	t.batcher = newBatcher(args.BatchIdleDuration.Duration, args.BatchMaxDuration.Duration, t.provision)
+	if err := t.watchClaims(ctx); err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := objects.Start(ctx); err != nil {
+			logger.Error(err, "The cache of NodePools, NodeClaims and EC2NodeClasses stopped")
+		}
+	}()
+	go t.start(ctx)
+	logger.Info("Tailor plugin ready to provision", "clusterName", args.ClusterName, "catalog", args.Catalog.Source,
+		"batchIdleDuration", args.BatchIdleDuration.Duration, "batchMaxDuration", args.BatchMaxDuration.Duration,
+		"provisionBeforePreemption", *args.ProvisionBeforePreemption)
+	return t, nil
+}
+
+// start waits for the caches, rebuilds the ledger and runs the batcher.
+func (t *Tailor) start(ctx context.Context) {
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	if !t.objects.WaitForCacheSync(ctx) {
+		return
+	}
+	if err := t.rebuild(ctx); err != nil {
+		logger.Error(err, "Rebuilding reservations from NodeClaims")
+	}
+	close(t.ready)
+	t.batcher.run(ctx)
+}
+
+// newCatalog builds the catalog the args name.
+func newCatalog(ctx context.Context, args CatalogArgs) (catalog.Catalog, error) {
+	var source catalog.Source
+	switch args.Source {
+	case CatalogSourceStatic:
+		zones := make([]catalog.Zone, len(args.Zones))
+		for i, z := range args.Zones {
+			zones[i] = catalog.Zone{Name: z}
+		}
+		source = catalog.NewStaticSource(zones)
+	default:
+		var opts []func(*awsconfig.LoadOptions) error
+		if args.Region != "" {
+			opts = append(opts, awsconfig.WithRegion(args.Region))
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+		}
+		ec2Client, pricingClient := launcheraws.NewClients(cfg, launcheraws.Endpoints{EC2: args.Endpoint, Pricing: args.Endpoint})
+		src, err := launcheraws.NewSource(ec2Client, pricingClient, launcheraws.Options{Region: cfg.Region})
+		if err != nil {
+			return nil, fmt.Errorf("building the EC2 catalog: %w", err)
+		}
+		source = src
+	}
+	return catalog.New(source, catalog.Options{})
+}
+
+// Name implements framework.Plugin.
+func (t *Tailor) Name() string { return Name }
+
+// checkProfileOrder warns once when the PostFilter order contradicts
+// provisionBeforePreemption; see the package doc.
+func (t *Tailor) checkProfileOrder(logger klog.Logger) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.profileChecked {
+		return
+	}
+	t.profileChecked = true
+	fw, ok := t.handle.(framework.Framework)
+	if !ok {
+		return
+	}
+	order := map[string]int{}
+	for i, p := range fw.ListPlugins().PostFilter.Enabled {
+		order[p.Name] = i
+	}
+	self, okSelf := order[Name]
+	preempt, okPreempt := order[names.DefaultPreemption]
+	if !okSelf || !okPreempt {
+		return
+	}
+	if *t.args.ProvisionBeforePreemption && preempt < self {
+		logger.Error(nil, "provisionBeforePreemption is set but DefaultPreemption runs before Tailor in the profile's PostFilter plugins: list Tailor first")
+	}
+	if !*t.args.ProvisionBeforePreemption && self < preempt {
+		logger.Error(nil, "Tailor runs before DefaultPreemption in the profile's PostFilter plugins but provisionBeforePreemption is false: preemption still runs for pods Tailor provides for; set provisionBeforePreemption or list DefaultPreemption first")
+	}
+}
+
+func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }

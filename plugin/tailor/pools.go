@@ -1,0 +1,168 @@
+package tailor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	resourcehelper "k8s.io/component-helpers/resource"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+// poolSet is what the batch may buy from: each NodePool with its class and
+// the instance types it allows.
+type poolSet struct {
+	pools   []*solver.Pool
+	byName  map[string]*solver.Pool
+	classes map[string]*ec2v1.EC2NodeClass
+	// skipped says why a NodePool offers nothing, for the pods' events.
+	skipped []string
+}
+
+// loadPools reads the NodePools, their classes and instance types, and what
+// each pool's limits leave given the claims it has.
+func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poolSet, error) {
+	var nps karpv1.NodePoolList
+	if err := t.objects.List(ctx, &nps); err != nil {
+		return nil, fmt.Errorf("listing NodePools: %w", err)
+	}
+	daemons, err := t.handle.SharedInformerFactory().Apps().V1().DaemonSets().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing DaemonSets: %w", err)
+	}
+	set := &poolSet{byName: map[string]*solver.Pool{}, classes: map[string]*ec2v1.EC2NodeClass{}}
+	for i := range nps.Items {
+		np := &nps.Items[i]
+		if np.DeletionTimestamp != nil {
+			continue
+		}
+		ref := np.Spec.Template.Spec.NodeClassRef
+		class := &ec2v1.EC2NodeClass{}
+		if err := t.objects.Get(ctx, client.ObjectKey{Name: ref.Name}, class); err != nil {
+			set.skipped = append(set.skipped, fmt.Sprintf("NodePool %s: its EC2NodeClass %s cannot be read: %v", np.Name, ref.Name, err))
+			continue
+		}
+		types, err := t.catalog.InstanceTypes(ctx, np, class)
+		if err != nil {
+			set.skipped = append(set.skipped, fmt.Sprintf("NodePool %s: %v", np.Name, err))
+			continue
+		}
+		p := &solver.Pool{
+			NodePool:       np,
+			Requirements:   requirements.FromNodePool(np),
+			InstanceTypes:  types,
+			DaemonOverhead: daemonOverhead(np, daemons),
+			Remaining:      remaining(np, claims, types),
+		}
+		set.pools = append(set.pools, p)
+		set.byName[np.Name] = p
+		set.classes[np.Name] = class
+	}
+	klog.FromContext(ctx).V(4).Info("NodePools for the batch", "pools", len(set.pools), "skipped", set.skipped)
+	return set, nil
+}
+
+// daemonOverhead sums the requests of the DaemonSets whose pods would run
+// on a node of the pool: they tolerate its taints and its labels meet their
+// node affinity.
+func daemonOverhead(np *karpv1.NodePool, daemons []*appsv1.DaemonSet) corev1.ResourceList {
+	total := corev1.ResourceList{}
+	poolReqs := requirements.FromNodePool(np)
+	taints := append(append([]corev1.Taint{}, np.Spec.Template.Spec.Taints...), np.Spec.Template.Spec.StartupTaints...)
+	for _, ds := range daemons {
+		pod := &corev1.Pod{Spec: ds.Spec.Template.Spec}
+		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
+			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+		}); untolerated {
+			continue
+		}
+		compatible := false
+		for _, alt := range requirements.ForPod(pod) {
+			if poolReqs.Compatible(alt) == nil {
+				compatible = true
+				break
+			}
+		}
+		if !compatible {
+			continue
+		}
+		for name, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
+			sum := total[name]
+			sum.Add(q)
+			total[name] = sum
+		}
+		pods := total[corev1.ResourcePods]
+		pods.Add(*resource.NewQuantity(1, resource.DecimalSI))
+		total[corev1.ResourcePods] = pods
+	}
+	return total
+}
+
+// remaining is what the pool's limits leave after the capacity of its
+// claims: as launched, or, before launch, the cheapest type it may become.
+func remaining(np *karpv1.NodePool, claims []karpv1.NodeClaim, types []*catalog.InstanceType) corev1.ResourceList {
+	if len(np.Spec.Limits) == 0 {
+		return nil
+	}
+	byName := make(map[string]*catalog.InstanceType, len(types))
+	for _, it := range types {
+		byName[it.Name] = it
+	}
+	left := corev1.ResourceList{}
+	for name, q := range np.Spec.Limits {
+		left[name] = q.DeepCopy()
+	}
+	for i := range claims {
+		c := &claims[i]
+		if c.Labels[wellknown.NodePoolLabel] != np.Name {
+			continue
+		}
+		capacity := c.Status.Capacity
+		if len(capacity) == 0 {
+			if it := byName[firstInstanceType(c)]; it != nil {
+				capacity = it.Capacity
+			}
+		}
+		for name, q := range capacity {
+			if l, ok := left[name]; ok {
+				l.Sub(q)
+				left[name] = l
+			}
+		}
+	}
+	return left
+}
+
+// firstInstanceType is the cheapest type a claim may become: Tailor writes
+// them cheapest first.
+func firstInstanceType(c *karpv1.NodeClaim) string {
+	for _, r := range c.Spec.Requirements {
+		if r.Key == wellknown.InstanceTypeLabel && len(r.Values) > 0 {
+			return r.Values[0]
+		}
+	}
+	return ""
+}
+
+// sortedPoolNames is for stable messages.
+func (s *poolSet) sortedPoolNames() []string {
+	names := make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

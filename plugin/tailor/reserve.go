@@ -1,0 +1,56 @@
+package tailor
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/tailor-project/tailor/plugin/reservation"
+)
+
+// reserveStateKey keeps, in the cycle state, what Reserve did to a pod's
+// reservation, so Unreserve can put it back when the binding fails.
+const reserveStateKey fwk.StateKey = Name + "/reservation"
+
+type reserveState struct {
+	reservation reservation.Reservation
+	consumed    bool
+}
+
+func (s *reserveState) Clone() fwk.StateData { return s }
+
+// Reserve settles a pod's reservation as the pod is bound: on its claim's
+// node the reservation is consumed; elsewhere (an existing node freed up) it
+// is released, and a claim left with nothing to do is withdrawn before it
+// launches.
+func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.Pod, nodeName string) *fwk.Status {
+	r, ok := t.ledger.Of(pod.UID)
+	if !ok {
+		return nil
+	}
+	if t.ledger.NodeOf(r.Claim) == nodeName {
+		t.ledger.Consume(pod.UID)
+		state.Write(reserveStateKey, &reserveState{reservation: r, consumed: true})
+		return nil
+	}
+	claim, unused := t.ledger.Release(pod.UID)
+	state.Write(reserveStateKey, &reserveState{reservation: r})
+	klog.FromContext(ctx).V(2).Info("Pod binds elsewhere; its reservation is released", "pod", klog.KObj(pod), "node", nodeName, "nodeClaim", claim)
+	if unused {
+		// Withdrawing calls the API server: not on the scheduling cycle.
+		go t.withdraw(context.WithoutCancel(ctx), claim, pod)
+	}
+	return nil
+}
+
+// Unreserve puts back what Reserve changed.
+func (t *Tailor) Unreserve(_ context.Context, state fwk.CycleState, _ *corev1.Pod, _ string) {
+	data, err := state.Read(reserveStateKey)
+	if err != nil {
+		return
+	}
+	s := data.(*reserveState)
+	t.ledger.Restore(s.reservation, s.consumed)
+}

@@ -1,0 +1,152 @@
+package tailor
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/plugin/simulate"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+// snapshot is the world the batch is solved in: the real nodes and their
+// pods (from the informers, not the scheduler's cycle snapshot, which the
+// scheduling cycle mutates), each claim that has not registered yet as a
+// planned node with the pods reserved on it, and a placeholder per pool
+// and zone. Claims with room left are returned as in-flight nodes.
+func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim) (*simulate.Snapshot, []*solver.InFlight, error) {
+	informers := t.handle.SharedInformerFactory().Core().V1()
+	nodes, err := informers.Nodes().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	pods, err := informers.Pods().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing pods: %w", err)
+	}
+	var bound []*corev1.Pod
+	for _, p := range pods {
+		if p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			bound = append(bound, p)
+		}
+	}
+	snap := simulate.NewSnapshot(nodes, bound)
+	var inflight []*solver.InFlight
+	for i := range claims {
+		c := &claims[i]
+		pool := set.byName[c.Labels[wellknown.NodePoolLabel]]
+		if c.Status.NodeName != "" || c.DeletionTimestamp != nil || pool == nil {
+			continue
+		}
+		reqs := requirements.FromNodeSelectorRequirementsWithMinValues(c.Spec.Requirements...)
+		reqs.Add(values(requirements.FromLabels(c.Labels))...)
+		nodeLabels := reqs.Labels()
+		nodeLabels[wellknown.HostnameLabel] = c.Name
+		snap.AddNode(simulate.PlannedNode(c.Name, nodeLabels, c.Spec.Taints))
+		used := corev1.ResourceList{}
+		for _, r := range t.ledger.Waiting(c.Name) {
+			if p, err := informers.Pods().Lister().Pods(r.Pod.Namespace).Get(r.Pod.Name); err == nil && p.UID == r.Pod.UID {
+				if err := snap.AddPod(c.Name, p); err != nil {
+					return nil, nil, err
+				}
+			}
+			add(used, r.Requests)
+			add(used, corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)})
+		}
+		room := roomOf(c, pool, used)
+		if room == nil {
+			continue
+		}
+		inflight = append(inflight, &solver.InFlight{Name: c.Name, Pool: pool, Requirements: reqs, Taints: c.Spec.Taints, Room: room})
+	}
+	simulate.AddPlaceholders(snap, set.pools)
+	return snap, inflight, nil
+}
+
+// roomOf is what is left on a claim for more pods whichever of its types it
+// becomes: the least allocatable among them, less daemons and what its
+// pods already hold. Nil when nothing is left.
+func roomOf(c *karpv1.NodeClaim, pool *solver.Pool, used corev1.ResourceList) corev1.ResourceList {
+	allowed := map[string]bool{}
+	for _, r := range c.Spec.Requirements {
+		if r.Key == wellknown.InstanceTypeLabel {
+			for _, v := range r.Values {
+				allowed[v] = true
+			}
+		}
+	}
+	var least corev1.ResourceList
+	for _, it := range pool.InstanceTypes {
+		if !allowed[it.Name] {
+			continue
+		}
+		if least == nil {
+			least = corev1.ResourceList{}
+			for n, q := range it.Allocatable {
+				least[n] = q.DeepCopy()
+			}
+			continue
+		}
+		for n, q := range least {
+			if a, ok := it.Allocatable[n]; !ok {
+				delete(least, n)
+			} else if a.Cmp(q) < 0 {
+				least[n] = a.DeepCopy()
+			}
+		}
+	}
+	if least == nil {
+		return nil
+	}
+	for _, minus := range []corev1.ResourceList{pool.DaemonOverhead, used} {
+		for n, q := range minus {
+			if l, ok := least[n]; ok {
+				l.Sub(q)
+				least[n] = l
+			}
+		}
+	}
+	for _, q := range least {
+		if q.Sign() <= 0 {
+			return nil
+		}
+	}
+	return least
+}
+
+func add(total, more corev1.ResourceList) {
+	for n, q := range more {
+		sum := total[n]
+		sum.Add(q)
+		total[n] = sum
+	}
+}
+
+func values(r requirements.Requirements) []*requirements.Requirement {
+	out := make([]*requirements.Requirement, 0, len(r))
+	for _, req := range r {
+		out = append(out, req)
+	}
+	return out
+}
+
+// requestsOf is what a pod reserves.
+func requestsOf(p *corev1.Pod) corev1.ResourceList {
+	return resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+}
+
+// profile is the scheduler profile the plugin runs in, for the simulation.
+func (t *Tailor) profile() (simulate.Profile, error) {
+	fw, ok := t.handle.(framework.Framework)
+	if !ok {
+		return simulate.DefaultProfile()
+	}
+	return simulate.Profile{Plugins: fw.ListPlugins(), Self: Name}, nil
+}

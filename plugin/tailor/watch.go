@@ -1,0 +1,147 @@
+package tailor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/plugin/reservation"
+)
+
+// UnavailableOfferingsAnnotation is where the launcher records, on a claim
+// it could not launch, the offerings EC2 had no capacity for; the plugin
+// reads it so the next decision skips them.
+const UnavailableOfferingsAnnotation = "tailor.sh/unavailable-offerings"
+
+type unavailableOffering struct {
+	InstanceType string `json:"instanceType"`
+	Zone         string `json:"zone"`
+	CapacityType string `json:"capacityType"`
+	Reason       string `json:"reason"`
+}
+
+// watchClaims follows NodeClaims: a claim whose node is ready sends its
+// pods to be scheduled; a claim that fails or goes away sends its pods to
+// be decided again, and teaches the catalog what could not be launched.
+func (t *Tailor) watchClaims(ctx context.Context) error {
+	inf, err := t.objects.GetInformer(ctx, &karpv1.NodeClaim{})
+	if err != nil {
+		return fmt.Errorf("watching NodeClaims: %w", err)
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { t.onClaim(ctx, nil, obj) },
+		UpdateFunc: func(old, obj interface{}) { t.onClaim(ctx, old, obj) },
+		DeleteFunc: func(obj interface{}) { t.onClaimGone(ctx, obj) },
+	})
+	if err != nil {
+		return fmt.Errorf("watching NodeClaims: %w", err)
+	}
+	pods := t.handle.SharedInformerFactory().Core().V1().Pods().Informer()
+	_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) { t.onPodGone(ctx, obj) }})
+	if err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+	return nil
+}
+
+func (t *Tailor) onClaim(ctx context.Context, oldObj, obj interface{}) {
+	nc, ok := obj.(*karpv1.NodeClaim)
+	if !ok {
+		return
+	}
+	if nc.DeletionTimestamp != nil {
+		t.onClaimGone(ctx, nc)
+		return
+	}
+	if nc.Status.NodeName != "" {
+		t.ledger.SetNode(nc.Name, nc.Status.NodeName)
+	}
+	old, _ := oldObj.(*karpv1.NodeClaim)
+	if initialized(nc) && (old == nil || !initialized(old)) {
+		// The node is ready and its startup taints are gone: the pods bought
+		// it for can bind now.
+		t.activate(ctx, t.ledger.Waiting(nc.Name), "its node "+nc.Status.NodeName+" is ready")
+	}
+}
+
+func initialized(nc *karpv1.NodeClaim) bool {
+	return meta.IsStatusConditionTrue(nc.Status.Conditions, karpv1.ConditionTypeInitialized)
+}
+
+func (t *Tailor) onClaimGone(ctx context.Context, obj interface{}) {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	nc, ok := obj.(*karpv1.NodeClaim)
+	if !ok {
+		return
+	}
+	t.learnUnavailable(ctx, nc)
+	pods := t.ledger.Forget(nc.Name)
+	if len(pods) == 0 {
+		return
+	}
+	waiting := make([]reservation.Reservation, len(pods))
+	for i, p := range pods {
+		waiting[i] = reservation.Reservation{Pod: p, Claim: nc.Name}
+	}
+	t.activate(ctx, waiting, "its NodeClaim "+nc.Name+" is gone")
+}
+
+// learnUnavailable marks what the launcher found unavailable for a claim.
+func (t *Tailor) learnUnavailable(ctx context.Context, nc *karpv1.NodeClaim) {
+	raw := nc.Annotations[UnavailableOfferingsAnnotation]
+	if raw == "" {
+		return
+	}
+	var offerings []unavailableOffering
+	if err := json.Unmarshal([]byte(raw), &offerings); err != nil {
+		klog.FromContext(ctx).Error(err, "Reading the unavailable offerings of a NodeClaim", "nodeClaim", nc.Name)
+		return
+	}
+	for _, o := range offerings {
+		t.catalog.MarkUnavailable(ctx, o.InstanceType, o.Zone, o.CapacityType, o.Reason)
+	}
+}
+
+// onPodGone releases the reservation of a deleted pod, and withdraws a
+// claim left with nothing to do.
+func (t *Tailor) onPodGone(ctx context.Context, obj interface{}) {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	t.forgetPod(p.UID)
+	if claim, unused := t.ledger.Release(p.UID); unused {
+		t.withdraw(ctx, claim, p)
+	}
+}
+
+// activate moves waiting pods to the scheduler's active queue.
+func (t *Tailor) activate(ctx context.Context, waiting []reservation.Reservation, why string) {
+	if len(waiting) == 0 {
+		return
+	}
+	lister := t.handle.SharedInformerFactory().Core().V1().Pods().Lister()
+	pods := map[string]*corev1.Pod{}
+	for _, r := range waiting {
+		if p, err := lister.Pods(r.Pod.Namespace).Get(r.Pod.Name); err == nil && p.UID == r.Pod.UID && p.Spec.NodeName == "" {
+			pods[podKey(p)] = p
+		}
+	}
+	if len(pods) == 0 {
+		return
+	}
+	logger := klog.FromContext(ctx)
+	logger.V(2).Info("Moving pods to the active queue", "pods", len(pods), "because", why)
+	t.handle.Activate(logger, pods)
+}
