@@ -17,7 +17,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newSchedulerCommand())
 	root.AddCommand(newCatalogCommand())
-	root.AddCommand(newLauncherCommand())
 	return root
 }
 
