@@ -17,6 +17,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newSchedulerCommand())
 	root.AddCommand(newCatalogCommand())
+	root.AddCommand(newSimulateCommand())
 	return root
 }
 

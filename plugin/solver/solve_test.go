@@ -184,3 +184,23 @@ func TestPoolChoice(t *testing.T) {
 		})
 	}
 }
+
+// TestInFlightRoomIsUsedFirst: pods that fit the room left on a claim bought
+// earlier join it at no cost; the rest get a new node.
+func TestInFlightRoomIsUsedFirst(t *testing.T) {
+	c := staticCatalog(t)
+	p := pool(t, c, seedPools(t, "01-nodepool-basic.yaml")[0])
+	inflight := &solver.InFlight{Name: "default-abcde", Pool: p, Requirements: p.Requirements,
+		Room: corev1.ResourceList{corev1.ResourceCPU: *resourceOf("2500m"), corev1.ResourceMemory: *resourceOf("8Gi"), corev1.ResourcePods: *resourceOf("10")}}
+	res := solver.Solve(solver.Input{Pods: inflate(t, 4), Pools: []*solver.Pool{p}, InFlight: []*solver.InFlight{inflight}})
+	if got := len(res.Joined["default-abcde"]); got != 2 {
+		t.Errorf("%d pods joined the in-flight claim with room for 2", got)
+	}
+	placed := 0
+	for _, n := range res.Nodes {
+		placed += len(n.Pods)
+	}
+	if placed != 2 || len(res.Unplaced) != 0 {
+		t.Errorf("%d pods on new nodes, %d unplaced; want the other 2 on new nodes", placed, len(res.Unplaced))
+	}
+}

@@ -3,14 +3,9 @@ package tailor
 import (
 	"context"
 	"fmt"
-	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
-	resourcehelper "k8s.io/component-helpers/resource"
-	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -64,7 +59,7 @@ func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poo
 			NodePool:       np,
 			Requirements:   requirements.FromNodePool(np),
 			InstanceTypes:  types,
-			DaemonOverhead: daemonOverhead(np, daemons),
+			DaemonOverhead: solver.DaemonOverhead(np, daemons),
 			Remaining:      remaining(np, claims, types),
 		}
 		set.pools = append(set.pools, p)
@@ -73,42 +68,6 @@ func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poo
 	}
 	klog.FromContext(ctx).V(4).Info("NodePools for the batch", "pools", len(set.pools), "skipped", set.skipped)
 	return set, nil
-}
-
-// daemonOverhead sums the requests of the DaemonSets whose pods would run
-// on a node of the pool: they tolerate its taints and its labels meet their
-// node affinity.
-func daemonOverhead(np *karpv1.NodePool, daemons []*appsv1.DaemonSet) corev1.ResourceList {
-	total := corev1.ResourceList{}
-	poolReqs := requirements.FromNodePool(np)
-	taints := append(append([]corev1.Taint{}, np.Spec.Template.Spec.Taints...), np.Spec.Template.Spec.StartupTaints...)
-	for _, ds := range daemons {
-		pod := &corev1.Pod{Spec: ds.Spec.Template.Spec}
-		if _, untolerated := corev1helpers.FindMatchingUntoleratedTaint(taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
-			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-		}); untolerated {
-			continue
-		}
-		compatible := false
-		for _, alt := range requirements.ForPod(pod) {
-			if poolReqs.Compatible(alt) == nil {
-				compatible = true
-				break
-			}
-		}
-		if !compatible {
-			continue
-		}
-		for name, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
-			sum := total[name]
-			sum.Add(q)
-			total[name] = sum
-		}
-		pods := total[corev1.ResourcePods]
-		pods.Add(*resource.NewQuantity(1, resource.DecimalSI))
-		total[corev1.ResourcePods] = pods
-	}
-	return total
 }
 
 // remaining is what the pool's limits leave after the capacity of its
@@ -155,14 +114,4 @@ func firstInstanceType(c *karpv1.NodeClaim) string {
 		}
 	}
 	return ""
-}
-
-// sortedPoolNames is for stable messages.
-func (s *poolSet) sortedPoolNames() []string {
-	names := make([]string, 0, len(s.byName))
-	for n := range s.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

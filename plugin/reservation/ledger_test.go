@@ -1,0 +1,108 @@
+package reservation
+
+import (
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func res(uid, cpu string) Reservation {
+	return Reservation{Pod: Pod{UID: types.UID(uid), Namespace: "default", Name: uid},
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}
+}
+
+func TestLedger(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, l *Ledger)
+	}{
+		{name: "reserved room is summed per node, without the asking pod", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"), res("p2", "500m"))
+			if _, ok := l.ReservedOnNode("node-a", ""); ok {
+				t.Fatal("a claim without a node reserves room on it")
+			}
+			l.SetNode("claim-a", "node-a")
+			sum, ok := l.ReservedOnNode("node-a", "")
+			if !ok || sum.Cpu().MilliValue() != 1500 || sum.Pods().Value() != 2 {
+				t.Errorf("reserved %v", sum)
+			}
+			sum, _ = l.ReservedOnNode("node-a", "p1")
+			if sum.Cpu().MilliValue() != 500 || sum.Pods().Value() != 1 {
+				t.Errorf("reserved without p1: %v", sum)
+			}
+		}},
+		{name: "consuming keeps the claim in use", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"), res("p2", "1"))
+			l.Consume("p1")
+			if claim, unused := l.Release("p2"); claim != "claim-a" || unused {
+				t.Errorf("release after a consume: %s unused=%v", claim, unused)
+			}
+		}},
+		{name: "releasing the last pod leaves the claim unused", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"))
+			if claim, unused := l.Release("p1"); claim != "claim-a" || !unused {
+				t.Errorf("release: %s unused=%v", claim, unused)
+			}
+			if _, ok := l.Of("p1"); ok {
+				t.Error("a released pod keeps its reservation")
+			}
+		}},
+		{name: "restore undoes a consume", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"))
+			r, _ := l.Of("p1")
+			l.Consume("p1")
+			l.Restore(r, true)
+			if claim, unused := l.Release("p1"); claim != "claim-a" || !unused {
+				t.Errorf("after restore: %s unused=%v", claim, unused)
+			}
+		}},
+		{name: "a pod moves between claims", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"))
+			l.Reserve("claim-b", res("p1", "1"))
+			if got := l.Waiting("claim-a"); len(got) != 0 {
+				t.Errorf("claim-a still waits for %v", got)
+			}
+			if r, _ := l.Of("p1"); r.Claim != "claim-b" {
+				t.Errorf("p1 reserved on %s", r.Claim)
+			}
+		}},
+		{name: "forget returns the waiting pods and drops the node", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p2", "1"), res("p1", "1"))
+			l.SetNode("claim-a", "node-a")
+			got := l.Forget("claim-a")
+			want := []Pod{{UID: "p1", Namespace: "default", Name: "p1"}, {UID: "p2", Namespace: "default", Name: "p2"}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("forgot %v, want %v", got, want)
+			}
+			if _, ok := l.ClaimOfNode("node-a"); ok {
+				t.Error("a forgotten claim keeps its node")
+			}
+			if _, ok := l.Of("p1"); ok {
+				t.Error("a forgotten claim keeps its reservations")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, New()) })
+	}
+}
+
+func TestAnnotationRoundTrip(t *testing.T) {
+	pods := []Pod{{UID: "u1", Namespace: "ns", Name: "a"}, {UID: "u2", Namespace: "ns", Name: "b"}}
+	value, err := Encode(pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(value)
+	if err != nil || !reflect.DeepEqual(got, pods) {
+		t.Errorf("decoded %v, %v", got, err)
+	}
+	if got, err := Decode(""); err != nil || got != nil {
+		t.Errorf("empty annotation: %v, %v", got, err)
+	}
+	if _, err := Decode("{not json"); err == nil {
+		t.Error("a corrupt annotation decoded")
+	}
+}
