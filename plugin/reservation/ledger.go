@@ -229,6 +229,16 @@ func (l *Ledger) Waiting(claimName string) []Reservation {
 	return out
 }
 
+// Pending counts the pods waiting for a claim.
+func (l *Ledger) Pending(claimName string) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if c, ok := l.claims[claimName]; ok {
+		return len(c.pods)
+	}
+	return 0
+}
+
 // Claims lists the claims the ledger knows.
 func (l *Ledger) Claims() []string {
 	l.mu.RLock()

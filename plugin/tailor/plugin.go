@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
+	"k8s.io/utils/clock"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,6 +23,7 @@ import (
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	launcheraws "github.com/tailor-project/tailor/launcher/aws"
 	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/disruption"
 	"github.com/tailor-project/tailor/plugin/reservation"
 	"github.com/tailor-project/tailor/plugin/simulate"
 )
@@ -165,8 +168,23 @@ func (t *Tailor) start(ctx context.Context) {
 		logger.Error(err, "Rebuilding reservations from NodeClaims")
 	}
 	close(t.ready)
+	informers := t.handle.SharedInformerFactory().Core().V1()
+	empty := &disruption.Emptiness{
+		Objects:      t.objects,
+		Client:       t.client,
+		Pods:         informers.Pods().Lister(),
+		Nodes:        informers.Nodes().Lister(),
+		Reservations: t.ledger,
+		Recorder:     t.handle.EventRecorder(),
+		Clock:        clock.RealClock{},
+	}
+	go empty.Run(ctx, emptinessInterval)
 	t.batcher.run(ctx)
 }
+
+// emptinessInterval is how often the disruption loop looks for empty nodes:
+// often enough next to a consolidateAfter of a minute or more.
+const emptinessInterval = 5 * time.Second
 
 // newCatalog builds the catalog the args name.
 func newCatalog(ctx context.Context, args CatalogArgs) (catalog.Catalog, error) {

@@ -288,3 +288,55 @@ func TestWeightsAndUnplaceablePods(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyNodesGoAway: once its pods are gone, a node's claim is deleted
+// after the pool's consolidateAfter; a node marked do-not-disrupt stays.
+func TestEmptyNodesGoAway(t *testing.T) {
+	e := newEnv(t, "01-nodepool-basic.yaml")
+	np := e.nodePool("default")
+	np.Spec.Disruption.ConsolidateAfter = karpv1.MustParseNillableDuration("1s")
+	// The seed's weekday window with no disruption would make the test
+	// depend on the hour it runs.
+	np.Spec.Disruption.Budgets = []karpv1.Budget{{Nodes: "100%"}}
+	if err := e.client.Update(e.ctx, np); err != nil {
+		t.Fatal(err)
+	}
+	pods := e.pods("gone", 2, "1", func(p *corev1.Pod) {
+		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+			TopologyKey: wellknown.HostnameLabel, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "gone"}}}}}}
+	})
+	claims := e.claimsFor(pods)
+	if len(claims) != 2 {
+		t.Fatalf("%d claims for 2 pods that must not share a node", len(claims))
+	}
+	var nodes []*corev1.Node
+	for i := range claims {
+		nodes = append(nodes, e.launch(&claims[i]))
+	}
+	nodes[0].Annotations = map[string]string{wellknown.DoNotDisruptAnnotation: "true"}
+	if _, err := e.kube.CoreV1().Nodes().Update(e.ctx, nodes[0], metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods {
+		e.boundTo(p)
+		if err := e.kube.CoreV1().Pods("default").Delete(e.ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptrTo(int64(0))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := wait.PollUntilContextTimeout(e.ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list karpv1.NodeClaimList
+		if err := e.client.List(ctx, &list); err != nil {
+			return false, err
+		}
+		return len(list.Items) == 1 && list.Items[0].Name == claims[0].Name, nil
+	})
+	if err != nil {
+		t.Fatalf("want only the do-not-disrupt node's claim %s left: %v", claims[0].Name, err)
+	}
+	ev, err := e.kube.EventsV1().Events("").List(e.ctx, metav1.ListOptions{FieldSelector: "regarding.name=" + claims[1].Name + ",reason=Disrupting"})
+	if err != nil || len(ev.Items) == 0 || !strings.Contains(ev.Items[0].Note, "consolidateAfter") {
+		t.Errorf("no Disrupting event saying why on %s: %v %v", claims[1].Name, ev, err)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

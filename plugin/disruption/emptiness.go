@@ -1,0 +1,208 @@
+package disruption
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/wellknown"
+)
+
+// ReasonDisrupting is the event reason on a NodeClaim taken away.
+const ReasonDisrupting = "Disrupting"
+
+// Reservations tells how many pods still wait for a claim's node.
+type Reservations interface {
+	Pending(claim string) int
+}
+
+// Emptiness removes empty nodes; see the package doc.
+type Emptiness struct {
+	// Objects reads NodePools and NodeClaims; Client deletes NodeClaims.
+	Objects      client.Reader
+	Client       client.Writer
+	Pods         corelisters.PodLister
+	Nodes        corelisters.NodeLister
+	Reservations Reservations
+	Recorder     events.EventRecorder
+	Clock        clock.PassiveClock
+
+	// emptySince is when each claim's node was first seen empty. It starts
+	// over when the scheduler restarts, which can only delay a removal.
+	emptySince map[string]time.Time
+	// blocked remembers the claims a budget held back, to say so once.
+	blocked map[string]bool
+}
+
+// Run checks every interval until ctx ends.
+func (e *Emptiness) Run(ctx context.Context, interval time.Duration) {
+	logger := klog.FromContext(ctx).WithValues("controller", "emptiness")
+	ctx = klog.NewContext(ctx, logger)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		if err := e.Reconcile(ctx); err != nil {
+			logger.Error(err, "Looking for empty nodes")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// Reconcile looks at every pool's nodes once and removes those that have
+// been empty for long enough, as far as the budgets allow.
+func (e *Emptiness) Reconcile(ctx context.Context) error {
+	if e.emptySince == nil {
+		e.emptySince, e.blocked = map[string]time.Time{}, map[string]bool{}
+	}
+	var pools karpv1.NodePoolList
+	if err := e.Objects.List(ctx, &pools); err != nil {
+		return fmt.Errorf("listing NodePools: %w", err)
+	}
+	var claims karpv1.NodeClaimList
+	if err := e.Objects.List(ctx, &claims); err != nil {
+		return fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	pods, err := e.Pods.List(labels.Everything())
+	if err != nil {
+		return fmt.Errorf("listing pods: %w", err)
+	}
+	onNode := map[string][]*corev1.Pod{}
+	for _, p := range pods {
+		if p.Spec.NodeName != "" {
+			onNode[p.Spec.NodeName] = append(onNode[p.Spec.NodeName], p)
+		}
+	}
+	byPool := map[string][]*karpv1.NodeClaim{}
+	for i := range claims.Items {
+		nc := &claims.Items[i]
+		byPool[nc.Labels[wellknown.NodePoolLabel]] = append(byPool[nc.Labels[wellknown.NodePoolLabel]], nc)
+	}
+	seen := map[string]bool{}
+	for i := range pools.Items {
+		np := &pools.Items[i]
+		if err := e.pool(ctx, np, byPool[np.Name], onNode, seen); err != nil {
+			klog.FromContext(ctx).Error(err, "Removing empty nodes", "nodePool", np.Name)
+		}
+	}
+	for name := range e.emptySince {
+		if !seen[name] {
+			delete(e.emptySince, name)
+			delete(e.blocked, name)
+		}
+	}
+	return nil
+}
+
+func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*karpv1.NodeClaim, onNode map[string][]*corev1.Pod, seen map[string]bool) error {
+	logger := klog.FromContext(ctx).WithValues("nodePool", np.Name)
+	after := np.Spec.Disruption.ConsolidateAfter
+	now := e.Clock.Now()
+	type candidate struct {
+		claim *karpv1.NodeClaim
+		since time.Time
+	}
+	var due []candidate
+	disrupting := 0
+	for _, nc := range claims {
+		if nc.DeletionTimestamp != nil {
+			disrupting++
+			continue
+		}
+		if nc.Status.NodeName == "" || !e.empty(nc, onNode[nc.Status.NodeName]) {
+			continue
+		}
+		seen[nc.Name] = true
+		since, ok := e.emptySince[nc.Name]
+		if !ok {
+			since = now
+			e.emptySince[nc.Name] = now
+			logger.V(2).Info("Node is empty", "nodeClaim", nc.Name, "node", nc.Status.NodeName, "consolidateAfter", after.String())
+		}
+		if after.IsNever() || now.Sub(since) < *after.Duration {
+			continue
+		}
+		due = append(due, candidate{nc, since})
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	budget, err := allowed(np, karpv1.DisruptionReasonEmpty, len(claims), now)
+	if err != nil {
+		return err
+	}
+	budget -= disrupting
+	sort.Slice(due, func(i, j int) bool { return due[i].since.Before(due[j].since) })
+	for i, c := range due {
+		if i >= budget {
+			if !e.blocked[c.claim.Name] {
+				e.blocked[c.claim.Name] = true
+				logger.Info("Empty node kept: the pool's disruption budget allows no more now", "nodeClaim", c.claim.Name, "disrupting", disrupting)
+				e.Recorder.Eventf(c.claim, nil, corev1.EventTypeNormal, "DisruptionBlocked", "Disrupting",
+					"Empty since %s but NodePool %s's disruption budget allows no more nodes to go now", c.since.UTC().Format(time.RFC3339), np.Name)
+			}
+			continue
+		}
+		if err := e.Client.Delete(ctx, c.claim, client.Preconditions{UID: &c.claim.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting empty NodeClaim %s: %w", c.claim.Name, err)
+		}
+		delete(e.emptySince, c.claim.Name)
+		msg := fmt.Sprintf("Empty for %s, longer than NodePool %s's consolidateAfter of %s", now.Sub(c.since).Round(time.Second), np.Name, after.String())
+		logger.Info("Removing an empty node", "nodeClaim", c.claim.Name, "node", c.claim.Status.NodeName, "reason", msg)
+		e.Recorder.Eventf(c.claim, nil, corev1.EventTypeNormal, ReasonDisrupting, "Disrupting", "%s", msg)
+	}
+	return nil
+}
+
+// empty: no pod on the node but DaemonSet and mirror pods, none that asks
+// not to be disrupted, and no pod still on its way to it.
+func (e *Emptiness) empty(nc *karpv1.NodeClaim, pods []*corev1.Pod) bool {
+	if nc.Annotations[wellknown.DoNotDisruptAnnotation] == "true" {
+		return false
+	}
+	if node, err := e.Nodes.Get(nc.Status.NodeName); err != nil || node.Annotations[wellknown.DoNotDisruptAnnotation] == "true" {
+		return false
+	}
+	if e.Reservations != nil && e.Reservations.Pending(nc.Name) > 0 {
+		return false
+	}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if p.Annotations[wellknown.DoNotDisruptAnnotation] == "true" {
+			return false
+		}
+		if isDaemon(p) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func isDaemon(p *corev1.Pod) bool {
+	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
+		return true
+	}
+	for _, ref := range p.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller && ref.Kind == "DaemonSet" {
+			return true
+		}
+	}
+	return false
+}
