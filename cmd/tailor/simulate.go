@@ -112,7 +112,7 @@ func (o *simulateOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	res := solver.Solve(solver.Input{Pods: w.pending, Pools: pools, Checker: sim})
+	res := solver.Solve(solver.Input{Pods: w.pending, Pools: pools, Checker: sim, EmptyDomains: true})
 	if o.output == "json" {
 		return printSimulationJSON(stdout, res, o.online)
 	}

@@ -109,7 +109,7 @@ func solveWithFramework(b *testing.B, pools []*solver.Pool, pods []*corev1.Pod) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: sim})
+	return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: sim, EmptyDomains: true})
 }
 
 // BenchmarkScheduling is Karpenter's workload; pods/s, nodes and $/h are

@@ -82,7 +82,7 @@ func TestConstraintsThroughTheFramework(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pools := []*solver.Pool{pool(t, c, basic)}
-			res := solver.Solve(solver.Input{Pods: tc.pods, Pools: pools, Checker: simulator(t, pools, nil, nil)})
+			res := solver.Solve(solver.Input{Pods: tc.pods, Pools: pools, Checker: simulator(t, pools, nil, nil), EmptyDomains: true})
 			if len(res.Unplaced) > 0 {
 				t.Fatalf("unplaced: %v", res.Unplaced)
 			}

@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -44,8 +43,8 @@ type Node struct {
 	options  []option // sorted by price
 	// target is the size the node was opened for; pods that fit in it cost nothing more.
 	target *option
-	// labelSets holds the namespace and labels of each pod on the node.
-	labelSets sets.Set[string]
+	// labelSets counts the pods on the node by namespace and labels.
+	labelSets map[string]int
 	// inFlight marks a node bought earlier: its options are its room.
 	inFlight bool
 }
@@ -172,24 +171,41 @@ func labelsOf(name string, reqs requirements.Requirements) map[string]string {
 // finalize right-sizes the node: every option that holds its pods, cheapest
 // first, at most max of them but never fewer than minValues asks.
 func (n *Node) finalize(max int) {
-	var fit []option
-	for _, o := range n.options {
-		if n.requests.fitsIn(o.alloc) {
-			fit = append(fit, o)
+	var fit []*option
+	for i := range n.options {
+		if n.requests.fitsIn(n.options[i].alloc) {
+			fit = append(fit, &n.options[i])
 		}
 	}
-	keep := len(fit)
-	if keep > max {
-		keep = max
-		for keep < len(fit) && minValuesMet(n.Requirements, fit[:keep], n.requests) != nil {
-			keep++
-		}
+	keep := min(len(fit), max)
+	for keep < len(fit) && !minValuesKept(n.Requirements, fit[:keep]) {
+		keep++
 	}
 	n.InstanceTypes = make([]*catalog.InstanceType, keep)
-	for i := range fit[:keep] {
-		n.InstanceTypes[i] = fit[i].it
+	for i, o := range fit[:keep] {
+		n.InstanceTypes[i] = o.it
 	}
 	if keep > 0 {
 		n.Price = fit[0].price
 	}
+}
+
+// minValuesKept reports whether the kept options span the values minValues
+// asks for.
+func minValuesKept(reqs requirements.Requirements, kept []*option) bool {
+	for key, r := range reqs {
+		if r.MinValues == nil {
+			continue
+		}
+		values := map[string]struct{}{}
+		for _, o := range kept {
+			if v, ok := o.it.Labels[key]; ok {
+				values[v] = struct{}{}
+			}
+		}
+		if len(values) < *r.MinValues {
+			return false
+		}
+	}
+	return true
 }

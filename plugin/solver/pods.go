@@ -34,6 +34,11 @@ type podInfo struct {
 	exclusive bool
 	// labelSet is the pod's namespace and labels, as a comparable key.
 	labelSet string
+	// spreadCap is, for a pod with a hostname topology spread that selects
+	// its own labels and no node affinity, the most pods of its labelSet a
+	// node may hold before the spread refuses it when an empty hostname
+	// domain exists (maxSkew); 0 when that does not apply.
+	spreadCap int
 }
 
 func newPodInfo(pod *corev1.Pod) *podInfo {
@@ -45,6 +50,7 @@ func newPodInfo(pod *corev1.Pod) *podInfo {
 	pi.labelSet = labelSetOf(pod)
 	pi.class = pi.labelSet + "/" + classOf(pod, pi.req)
 	pi.zonal, pi.alone, pi.exclusive = topologyOf(pod)
+	pi.spreadCap = hostnameSpreadCap(pod)
 	return pi
 }
 
@@ -103,6 +109,28 @@ func topologyOf(pod *corev1.Pod) (zonal, alone, exclusive bool) {
 		}
 	}
 	return zonal, alone, exclusive
+}
+
+func hostnameSpreadCap(pod *corev1.Pod) int {
+	if len(pod.Spec.NodeSelector) > 0 || (pod.Spec.Affinity != nil && pod.Spec.Affinity.NodeAffinity != nil) {
+		// Only nodes that meet the pod's node affinity count as domains.
+		return 0
+	}
+	own := labels.Set(pod.Labels)
+	cap := 0
+	for _, c := range pod.Spec.TopologySpreadConstraints {
+		if c.WhenUnsatisfiable != corev1.DoNotSchedule || c.TopologyKey != wellknown.HostnameLabel {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(c.LabelSelector)
+		if err != nil || !sel.Matches(own) {
+			continue
+		}
+		if cap == 0 || int(c.MaxSkew) < cap {
+			cap = int(c.MaxSkew)
+		}
+	}
+	return cap
 }
 
 // sortPods orders the batch largest first, so that small pods fill the room

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/sets"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/tailor-project/tailor/apis/requirements"
@@ -27,6 +26,23 @@ type poolState struct {
 	remaining resources
 	// base are the pool's options before any pod narrows them.
 	base []option
+	// narrowed caches the options of requirements pods narrowed the pool
+	// to, by their canonical spelling: many nodes share a zone or an
+	// architecture, and their options are read-only.
+	narrowed map[string][]option
+}
+
+func (p *poolState) optionsFor(reqs requirements.Requirements) []option {
+	key := reqs.String()
+	if o, ok := p.narrowed[key]; ok {
+		return o
+	}
+	if p.narrowed == nil {
+		p.narrowed = map[string][]option{}
+	}
+	o := optionsFor(p.Pool, reqs, p.overhead)
+	p.narrowed[key] = o
+	return o
 }
 
 type solver struct {
@@ -37,12 +53,14 @@ type solver struct {
 	maxTypes  int
 	seq       int
 	sizePlans map[sizeKey]*sizePlan
+	// emptyDomains: see Input.EmptyDomains.
+	emptyDomains bool
 }
 
 // Solve packs the batch into new nodes. It never fails as a whole: a pod no
 // pool can host is returned in Unplaced with the reasons of every pool.
 func Solve(in Input) *Result {
-	s := &solver{checker: in.Checker, classLeft: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}}
+	s := &solver{checker: in.Checker, classLeft: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
 	if s.checker == nil {
 		s.checker = noChecker{}
 	}
@@ -107,7 +125,7 @@ func (s *solver) addInFlight(f *InFlight) {
 		Taints:       f.Taints,
 		options:      []option{room},
 		target:       &room,
-		labelSets:    sets.New[string](),
+		labelSets:    map[string]int{},
 		inFlight:     true,
 	})
 }
@@ -127,7 +145,7 @@ func (s *solver) tryJoinInFlight(pi *podInfo, n *Node) (*candidate, error) {
 		}
 	}
 	if !compatible {
-		return nil, errors.New("the claim's requirements do not admit the pod")
+		return nil, errClaimReqs
 	}
 	if err := s.checker.Check(pi.pod, n); err != nil {
 		return nil, err
@@ -198,7 +216,7 @@ func narrow(pool *poolState, reqs requirements.Requirements, options []option, p
 		merged := copyRequirements(reqs)
 		merged.Add(alternativeValues(alt)...)
 		if changesTypesOrOfferings(alt) {
-			return merged, optionsFor(pool.Pool, merged, pool.overhead), nil
+			return merged, pool.optionsFor(merged), nil
 		}
 		return merged, options, nil
 	}
@@ -243,13 +261,13 @@ func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
 		return nil, errNoRoom
 	}
 	if pi.zonal && !zoneFixed(n.Requirements) {
-		return nil, errors.New("the node's zone is not fixed yet")
+		return nil, errZoneOpen
 	}
 	// A pod whose required anti-affinity selects its own labels is refused
 	// by any node that holds a pod with the same labels: the Filter would
 	// say so too, so skip asking.
-	if pi.exclusive && n.labelSets.Has(pi.labelSet) {
-		return nil, errors.New("a pod with the same labels is on the node")
+	if pi.exclusive && n.labelSets[pi.labelSet] > 0 || s.emptyDomains && pi.spreadCap > 0 && n.labelSets[pi.labelSet] >= pi.spreadCap {
+		return nil, errSameLabels
 	}
 	reqs, options, err := narrow(pool, n.Requirements, n.options, pi)
 	if err != nil {
@@ -279,7 +297,14 @@ func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
 	return c, nil
 }
 
-var errNoRoom = errors.New("no instance type has room")
+// Reasons a pod cannot join an open node; preallocated, since the solver
+// weighs every pod against every node.
+var (
+	errNoRoom     = errors.New("no instance type has room")
+	errZoneOpen   = errors.New("the node's zone is not fixed yet")
+	errSameLabels = errors.New("a pod with the same labels is on the node")
+	errClaimReqs  = errors.New("the claim's requirements do not admit the pod")
+)
 
 func (s *solver) anyFits(options []option, need resources) bool {
 	for i := len(options) - 1; i >= 0; i-- {
@@ -363,7 +388,7 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 	for _, zone := range zonesByPrice(options, reqs, pi.req) {
 		zreqs := copyRequirements(reqs)
 		zreqs.Add(requirements.NewRequirement(wellknown.ZoneLabel, corev1.NodeSelectorOpIn, zone))
-		c, err := s.openWith(pool, pi, zreqs, optionsFor(pool.Pool, zreqs, pool.overhead))
+		c, err := s.openWith(pool, pi, zreqs, pool.optionsFor(zreqs))
 		if err == nil {
 			return c, nil
 		}
@@ -386,7 +411,7 @@ func (s *solver) openWith(pool *poolState, pi *podInfo, reqs requirements.Requir
 		requests:     pool.overhead,
 		options:      options,
 		target:       target,
-		labelSets:    sets.New[string](),
+		labelSets:    map[string]int{},
 	}
 	n.Name = fmt.Sprintf("%s-planned-%d", pool.Name(), s.nodeSeq())
 	n.Labels[wellknown.HostnameLabel] = n.Name
@@ -527,7 +552,7 @@ func (s *solver) commit(pi *podInfo, c *candidate) {
 		pool.remaining.memory -= grow.memory
 	}
 	n.Pods = append(n.Pods, pi.pod)
-	n.labelSets.Insert(pi.labelSet)
+	n.labelSets[pi.labelSet]++
 	n.requests = n.requests.add(pi.req)
 	if !sameMap(c.reqs, n.Requirements) {
 		n.Requirements = c.reqs

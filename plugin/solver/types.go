@@ -71,6 +71,12 @@ type Input struct {
 	Pools []*Pool
 	// Checker judges pods against nodes; nil judges taints only.
 	Checker Checker
+	// EmptyDomains says the Checker's snapshot always holds an empty node
+	// per pool and zone (simulate.AddPlaceholders), so a hostname topology
+	// spread always has a domain with no matching pod. The solver then
+	// refuses, without asking, a pod whose spread its own copies on a node
+	// already use up: the Filter would refuse it too.
+	EmptyDomains bool
 	// MaxInstanceTypes caps the instance types offered per node (60 when 0),
 	// as EC2 caps a fleet's overrides.
 	MaxInstanceTypes int

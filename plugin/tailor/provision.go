@@ -75,7 +75,7 @@ func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
 	if err != nil {
 		return err
 	}
-	res := solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: inflight, Checker: sim})
+	res := solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: inflight, Checker: sim, EmptyDomains: true})
 	logger.V(1).Info("Batch solved", "pods", len(pods), "newNodeClaims", len(res.Nodes), "joinedInFlight", len(res.Joined),
 		"unplaced", len(res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", res.Price()))
 
