@@ -18,6 +18,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newSchedulerCommand())
 	root.AddCommand(newCatalogCommand())
 	root.AddCommand(newSimulateCommand())
+	root.AddCommand(newEC2SimCommand())
 	return root
 }
 
