@@ -185,7 +185,7 @@ func classFor(np *karpv1.NodePool, classes map[string]*ec2v1.EC2NodeClass, stder
 }
 
 func newOnlineCatalog(ctx context.Context) (catalog.Catalog, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(launcheraws.HTTPClient()))
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}

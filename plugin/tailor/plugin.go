@@ -201,7 +201,7 @@ func newCatalog(ctx context.Context, args CatalogArgs) (catalog.Catalog, error) 
 		if args.Region != "" {
 			opts = append(opts, awsconfig.WithRegion(args.Region))
 		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithHTTPClient(launcheraws.HTTPClient()))...)
 		if err != nil {
 			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
