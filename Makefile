@@ -17,6 +17,10 @@ export TAILOR_BIN_DIR := $(BIN)
 build: ## Build bin/tailor, every Tailor program in one binary
 	$(GO) build -o $(BIN)/tailor ./cmd/tailor
 
+.PHONY: demo
+demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KEEP=1 leaves it up)
+	hack/demo.sh
+
 .PHONY: bins
 bins: ## Build etcd, kube-apiserver, kube-controller-manager, kwok and controller-gen into bin/ (skips what is current)
 	hack/build-bins.sh

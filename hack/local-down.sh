@@ -10,25 +10,25 @@ if [[ ! -f "$pids_file" ]]; then
 	exit 0
 fi
 
-ours() { # pid name: is pid alive and running the binary called name?
-	[[ -r "/proc/$1/cmdline" ]] && tr '\0' '\n' <"/proc/$1/cmdline" | head -1 | grep -q "/$2\$"
+ours() { # pid path: is pid alive and still running the binary at path?
+	[[ -r "/proc/$1/cmdline" ]] && [[ "$(tr '\0' '\n' <"/proc/$1/cmdline" | head -1)" == "$2" ]]
 }
 
 mapfile -t lines < <(tac "$pids_file") # stop in reverse order of start
 for line in "${lines[@]}"; do
-	read -r pid name <<<"$line"
-	if ours "$pid" "$name"; then
+	read -r pid name path <<<"$line"
+	if ours "$pid" "$path"; then
 		echo "stopping $name ($pid)"
 		kill -TERM "$pid" 2>/dev/null || true
 	fi
 done
 for line in "${lines[@]}"; do
-	read -r pid name <<<"$line"
+	read -r pid name path <<<"$line"
 	for _ in $(seq 1 100); do
-		ours "$pid" "$name" || break
+		ours "$pid" "$path" || break
 		sleep 0.1
 	done
-	if ours "$pid" "$name"; then
+	if ours "$pid" "$path"; then
 		echo "killing $name ($pid): still running 10s after SIGTERM"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi

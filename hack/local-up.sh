@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts the local cluster in the background: etcd, kube-apiserver,
-# kube-controller-manager and kwok, built from Go modules, on loopback.
-# Writes .local/kubeconfig; hack/local-down.sh stops it.
+# kube-controller-manager and kwok built from Go modules, the EC2 simulator,
+# tailor scheduler and tailor launcher, all on loopback, with the seed's
+# default EC2NodeClass and NodePool applied. Writes .local/kubeconfig and
+# .local/env; hack/local-down.sh stops it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-hack/build-bins.sh etcd kube-apiserver kube-controller-manager kwok
+hack/build-bins.sh etcd kube-apiserver kube-controller-manager kwok kubectl
+go build -o bin/tailor ./cmd/tailor
 go build -o bin/localcluster ./hack/localcluster
-bin/localcluster --dir "$root/.local"
+bin/localcluster --dir "$root/.local" "$@"

@@ -185,10 +185,11 @@ func classFor(np *karpv1.NodePool, classes map[string]*ec2v1.EC2NodeClass, stder
 }
 
 func newOnlineCatalog(ctx context.Context) (catalog.Catalog, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(launcheraws.HTTPClient()))
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = launcheraws.LoopbackSafe(cfg.HTTPClient)
 	ec2Client, pricingClient := launcheraws.NewClients(cfg, launcheraws.Endpoints{})
 	source, err := launcheraws.NewSource(ec2Client, pricingClient, launcheraws.Options{Region: cfg.Region})
 	if err != nil {

@@ -15,10 +15,11 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand())
+	root.AddCommand(newEC2SimCommand())
 	root.AddCommand(newSchedulerCommand())
 	root.AddCommand(newCatalogCommand())
 	root.AddCommand(newSimulateCommand())
-	root.AddCommand(newEC2SimCommand())
+	root.AddCommand(newLauncherCommand())
 	return root
 }
 

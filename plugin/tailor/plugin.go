@@ -201,10 +201,11 @@ func newCatalog(ctx context.Context, args CatalogArgs) (catalog.Catalog, error) 
 		if args.Region != "" {
 			opts = append(opts, awsconfig.WithRegion(args.Region))
 		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithHTTPClient(launcheraws.HTTPClient()))...)
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
+		cfg.HTTPClient = launcheraws.LoopbackSafe(cfg.HTTPClient)
 		ec2Client, pricingClient := launcheraws.NewClients(cfg, launcheraws.Endpoints{EC2: args.Endpoint, Pricing: args.Endpoint})
 		src, err := launcheraws.NewSource(ec2Client, pricingClient, launcheraws.Options{Region: cfg.Region})
 		if err != nil {

@@ -395,7 +395,7 @@ func (cp *ControlPlane) AddProcess(name, path string, args []string, detach bool
 func (cp *ControlPlane) writePIDs() error {
 	var b strings.Builder
 	for _, p := range cp.procs {
-		fmt.Fprintf(&b, "%d %s\n", p.cmd.Process.Pid, p.name)
+		fmt.Fprintf(&b, "%d %s %s\n", p.cmd.Process.Pid, p.name, p.cmd.Path)
 	}
 	return os.WriteFile(filepath.Join(cp.Dir, "pids"), []byte(b.String()), 0o644)
 }

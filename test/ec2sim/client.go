@@ -1,8 +1,6 @@
 package ec2sim
 
 import (
-	"net/http"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -31,6 +29,6 @@ func (s *Simulator) SDKConfig() aws.Config {
 
 // NewHTTPClient is the HTTP client an SDK client of the simulator needs;
 // see launcher/aws.HTTPClient for why.
-func NewHTTPClient() *http.Client {
+func NewHTTPClient() aws.HTTPClient {
 	return launcheraws.HTTPClient()
 }

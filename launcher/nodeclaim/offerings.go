@@ -1,0 +1,64 @@
+package nodeclaim
+
+import (
+	"encoding/json"
+	"fmt"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/launcher/fleet"
+)
+
+// UnavailableOfferingsAnnotation lists, as JSON, the offerings EC2 refused
+// while launching a claim: [{instanceType, zone, capacityType, reason}]. The
+// scheduler reads it off the claim to avoid those offerings in its next
+// decision, since it does not share the launcher's catalog.
+const UnavailableOfferingsAnnotation = "tailor.sh/unavailable-offerings"
+
+// UnavailableOfferings reads the annotation of a claim.
+func UnavailableOfferings(claim *karpv1.NodeClaim) ([]fleet.Offering, error) {
+	raw, ok := claim.Annotations[UnavailableOfferingsAnnotation]
+	if !ok {
+		return nil, nil
+	}
+	var out []fleet.Offering
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, fmt.Errorf("annotation %s of NodeClaim %s: %w", UnavailableOfferingsAnnotation, claim.Name, err)
+	}
+	return out, nil
+}
+
+// recordUnavailable adds offerings to the claim's annotation; an offering
+// already recorded gets its new reason.
+func recordUnavailable(claim *karpv1.NodeClaim, offerings []fleet.Offering) error {
+	if len(offerings) == 0 {
+		return nil
+	}
+	recorded, err := UnavailableOfferings(claim)
+	if err != nil {
+		// A mangled annotation is replaced rather than kept mangled.
+		recorded = nil
+	}
+	type key struct{ instanceType, zone, capacityType string }
+	index := map[key]int{}
+	for i, o := range recorded {
+		index[key{o.InstanceType, o.Zone, o.CapacityType}] = i
+	}
+	for _, o := range offerings {
+		k := key{o.InstanceType, o.Zone, o.CapacityType}
+		if i, ok := index[k]; ok {
+			recorded[i] = o
+			continue
+		}
+		index[k] = len(recorded)
+		recorded = append(recorded, o)
+	}
+	raw, err := json.Marshal(recorded)
+	if err != nil {
+		return fmt.Errorf("writing annotation %s: %w", UnavailableOfferingsAnnotation, err)
+	}
+	if claim.Annotations == nil {
+		claim.Annotations = map[string]string{}
+	}
+	claim.Annotations[UnavailableOfferingsAnnotation] = string(raw)
+	return nil
+}
