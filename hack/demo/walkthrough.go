@@ -117,11 +117,25 @@ func (w *walkthrough) run(ctx context.Context, replicas int32) error {
 	return nil
 }
 
-// showPools says what may be bought.
+// showPools says what may be bought, once the launcher has resolved the
+// classes against the simulated VPC.
 func (w *walkthrough) showPools(ctx context.Context) error {
 	var classes ec2v1.EC2NodeClassList
-	if err := w.client.List(ctx, &classes); err != nil {
-		return err
+	deadline := time.Now().Add(w.timeout)
+	for {
+		if err := w.client.List(ctx, &classes); err != nil {
+			return err
+		}
+		ready := 0
+		for _, c := range classes.Items {
+			if meta.IsStatusConditionTrue(c.Status.Conditions, ec2v1.ConditionTypeReady) {
+				ready++
+			}
+		}
+		if ready == len(classes.Items) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	for _, c := range classes.Items {
 		ready := meta.FindStatusCondition(c.Status.Conditions, ec2v1.ConditionTypeReady)

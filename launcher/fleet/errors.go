@@ -3,18 +3,15 @@ package fleet
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tailor-project/tailor/apis/wellknown"
 )
 
 // Offering is an instance type in a zone with a capacity type, and why EC2
 // would not launch it. It is the element of the NodeClaim annotation
 // tailor.sh/unavailable-offerings, from which the scheduler learns what not
 // to ask for again.
-type Offering struct {
-	InstanceType string `json:"instanceType"`
-	Zone         string `json:"zone"`
-	CapacityType string `json:"capacityType"`
-	Reason       string `json:"reason"`
-}
+type Offering = wellknown.UnavailableOffering
 
 // Reasons of a NotLaunchableError.
 const (

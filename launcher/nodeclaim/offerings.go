@@ -5,24 +5,18 @@ import (
 	"fmt"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/fleet"
 )
 
-// UnavailableOfferingsAnnotation lists, as JSON, the offerings EC2 refused
-// while launching a claim: [{instanceType, zone, capacityType, reason}]. The
-// scheduler reads it off the claim to avoid those offerings in its next
-// decision, since it does not share the launcher's catalog.
-const UnavailableOfferingsAnnotation = "tailor.sh/unavailable-offerings"
+// UnavailableOfferingsAnnotation is wellknown.UnavailableOfferingsAnnotation.
+const UnavailableOfferingsAnnotation = wellknown.UnavailableOfferingsAnnotation
 
 // UnavailableOfferings reads the annotation of a claim.
 func UnavailableOfferings(claim *karpv1.NodeClaim) ([]fleet.Offering, error) {
-	raw, ok := claim.Annotations[UnavailableOfferingsAnnotation]
-	if !ok {
-		return nil, nil
-	}
-	var out []fleet.Offering
-	if err := json.Unmarshal([]byte(raw), &out); err != nil {
-		return nil, fmt.Errorf("annotation %s of NodeClaim %s: %w", UnavailableOfferingsAnnotation, claim.Name, err)
+	out, err := wellknown.ParseUnavailableOfferings(claim.Annotations)
+	if err != nil {
+		return nil, fmt.Errorf("NodeClaim %s: %w", claim.Name, err)
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package tailor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,20 +10,9 @@ import (
 	"k8s.io/klog/v2"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/plugin/reservation"
 )
-
-// UnavailableOfferingsAnnotation is where the launcher records, on a claim
-// it could not launch, the offerings EC2 had no capacity for; the plugin
-// reads it so the next decision skips them.
-const UnavailableOfferingsAnnotation = "tailor.sh/unavailable-offerings"
-
-type unavailableOffering struct {
-	InstanceType string `json:"instanceType"`
-	Zone         string `json:"zone"`
-	CapacityType string `json:"capacityType"`
-	Reason       string `json:"reason"`
-}
 
 // watchClaims follows NodeClaims: a claim whose node is ready sends its
 // pods to be scheduled; a claim that fails or goes away sends its pods to
@@ -96,12 +84,8 @@ func (t *Tailor) onClaimGone(ctx context.Context, obj interface{}) {
 
 // learnUnavailable marks what the launcher found unavailable for a claim.
 func (t *Tailor) learnUnavailable(ctx context.Context, nc *karpv1.NodeClaim) {
-	raw := nc.Annotations[UnavailableOfferingsAnnotation]
-	if raw == "" {
-		return
-	}
-	var offerings []unavailableOffering
-	if err := json.Unmarshal([]byte(raw), &offerings); err != nil {
+	offerings, err := wellknown.ParseUnavailableOfferings(nc.Annotations)
+	if err != nil {
 		klog.FromContext(ctx).Error(err, "Reading the unavailable offerings of a NodeClaim", "nodeClaim", nc.Name)
 		return
 	}
