@@ -21,6 +21,10 @@ build: ## Build bin/tailor, every Tailor program in one binary
 demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KEEP=1 leaves it up)
 	hack/demo.sh
 
+.PHONY: bench
+bench: bins ## Measure the solver and the whole system on this machine, and print one table
+	$(GO) run ./hack/bench
+
 .PHONY: bins
 bins: ## Build etcd, kube-apiserver, kube-controller-manager, kwok and controller-gen into bin/ (skips what is current)
 	hack/build-bins.sh

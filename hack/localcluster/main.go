@@ -37,6 +37,7 @@ func main() {
 	dir := flag.String("dir", ".local", "directory for state, logs, pids, the kubeconfig and the env file")
 	bootDelay := flag.Duration("boot-delay", 2*time.Second, "how long a simulated instance stays pending")
 	tailor := flag.Bool("tailor", true, "also run the EC2 simulator, tailor scheduler and tailor launcher")
+	plain := flag.Bool("plain-profile", false, "add a scheduler profile named plain-scheduler without Tailor, to compare against (make bench)")
 	flag.Parse()
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -57,7 +58,7 @@ func main() {
 		fail(err)
 	}
 	if *tailor {
-		if err := startTailor(ctx, cp, *bootDelay); err != nil {
+		if err := startTailor(ctx, cp, *bootDelay, *plain); err != nil {
 			fmt.Fprintln(os.Stderr, "localcluster:", err)
 			fmt.Fprintln(os.Stderr, "stopping what started: hack/local-down.sh")
 			_ = cp.Stop()
@@ -70,7 +71,7 @@ func main() {
 
 // startTailor runs the simulator, the scheduler and the launcher against the
 // control plane, and applies the seed's EC2NodeClass and NodePool.
-func startTailor(ctx context.Context, cp *controlplane.ControlPlane, bootDelay time.Duration) error {
+func startTailor(ctx context.Context, cp *controlplane.ControlPlane, bootDelay time.Duration, plain bool) error {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
 		return err
@@ -106,10 +107,14 @@ func startTailor(ctx context.Context, cp *controlplane.ControlPlane, bootDelay t
 		return fmt.Errorf("the EC2 simulator did not come up: %w (see %s/ec2sim.log)", err, cp.Dir)
 	}
 	schedulerConfig := filepath.Join(cp.Dir, "scheduler.yaml")
-	if err := os.WriteFile(schedulerConfig, []byte(fmt.Sprintf(schedulerConfigTemplate, cp.Kubeconfig, clusterName, region, simURL)), 0o644); err != nil {
+	config := fmt.Sprintf(schedulerConfigTemplate, cp.Kubeconfig, clusterName, region, simURL)
+	if plain {
+		config += plainProfile
+	}
+	if err := os.WriteFile(schedulerConfig, []byte(config), 0o644); err != nil {
 		return err
 	}
-	if err := cp.AddProcess("scheduler", tailorBin, []string{"scheduler", "--config=" + schedulerConfig, "--secure-port=0", "--v=2"}, true); err != nil {
+	if err := cp.AddProcess("scheduler", tailorBin, []string{"scheduler", "--config=" + schedulerConfig, "--secure-port=0", "--v=2", "--logging-format=text"}, true); err != nil {
 		return err
 	}
 	probe, err := freePort()
@@ -154,6 +159,10 @@ profiles:
             source: aws
             region: %s
             endpoint: %s
+`
+
+// plainProfile is the same scheduler without Tailor, for comparisons.
+const plainProfile = `  - schedulerName: plain-scheduler
 `
 
 func writeEnv(path string, env map[string]string) error {
