@@ -11,38 +11,8 @@ import (
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/solver"
+	"github.com/tailor-project/tailor/plugin/solver/optimum"
 )
-
-// cheapestPacking is the brute-force answer for n identical pods: the least
-// total price over every way to split them among nodes, each node the
-// cheapest offering of a type that holds its share.
-func cheapestPacking(types []*catalog.InstanceType, pod *corev1.Pod, n int) float64 {
-	cpu := pod.Spec.Containers[0].Resources.Requests.Cpu().MilliValue()
-	mem := pod.Spec.Containers[0].Resources.Requests.Memory().Value()
-	perNode := make([]float64, n+1) // cheapest node for k pods
-	for k := 1; k <= n; k++ {
-		perNode[k] = math.Inf(1)
-		for _, it := range types {
-			a := it.Allocatable
-			if a.Cpu().MilliValue() < int64(k)*cpu || a.Memory().Value() < int64(k)*mem || a.Pods().Value() < int64(k) {
-				continue
-			}
-			for _, o := range it.Offerings {
-				if o.Available && o.Price < perNode[k] {
-					perNode[k] = o.Price
-				}
-			}
-		}
-	}
-	best := make([]float64, n+1)
-	for m := 1; m <= n; m++ {
-		best[m] = math.Inf(1)
-		for k := 1; k <= m; k++ {
-			best[m] = math.Min(best[m], perNode[k]+best[m-k])
-		}
-	}
-	return best[n]
-}
 
 // TestInflateIsPackedAtTheCheapestPrice: the guide's walkthrough, ten
 // inflate pods on the basic pool, costs what the cheapest possible packing
@@ -56,7 +26,8 @@ func TestInflateIsPackedAtTheCheapestPrice(t *testing.T) {
 		if len(res.Unplaced) > 0 {
 			t.Fatalf("%d pods: unplaced %v", n, res.Unplaced)
 		}
-		want := cheapestPacking(p.InstanceTypes, pods[0], n)
+		req := pods[0].Spec.Containers[0].Resources.Requests
+		want := optimum.CheapestPacking(p.InstanceTypes, req.Cpu().MilliValue(), req.Memory().Value(), n)
 		if got := res.Price(); math.Abs(got-want) > 1e-9 {
 			t.Errorf("%d pods: plan costs $%.4f/h on %d nodes, the cheapest packing costs $%.4f/h", n, got, len(res.Nodes), want)
 		}

@@ -17,39 +17,10 @@ import (
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
-	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/reservation"
+	"github.com/tailor-project/tailor/plugin/solver/optimum"
 	"github.com/tailor-project/tailor/plugin/tailor"
 )
-
-// cheapestPacking is the brute-force optimum for n pods of cpu millicores
-// and 1 GiB each on the pool's types: every way to split them among nodes,
-// each node the cheapest type that holds its share.
-func cheapestPacking(types []*catalog.InstanceType, cpu int64, n int) float64 {
-	perNode := make([]float64, n+1)
-	for k := 1; k <= n; k++ {
-		perNode[k] = math.Inf(1)
-		for _, it := range types {
-			a := it.Allocatable
-			if a.Cpu().MilliValue() < int64(k)*cpu || a.Memory().Value() < int64(k)<<30 || a.Pods().Value() < int64(k) {
-				continue
-			}
-			for _, o := range it.Offerings {
-				if o.Available && o.Price < perNode[k] {
-					perNode[k] = o.Price
-				}
-			}
-		}
-	}
-	best := make([]float64, n+1)
-	for m := 1; m <= n; m++ {
-		best[m] = math.Inf(1)
-		for k := 1; k <= m; k++ {
-			best[m] = math.Min(best[m], perNode[k]+best[m-k])
-		}
-	}
-	return best[n]
-}
 
 func plannedPrice(t *testing.T, claims []karpv1.NodeClaim) float64 {
 	total := 0.0
@@ -80,7 +51,7 @@ func TestInflateWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cheapestPacking(types, 1000, 10)
+	want := optimum.CheapestPacking(types, 1000, 1<<30, 10)
 	// Prices are written with four decimals.
 	if got := plannedPrice(t, claims); math.Abs(got-want) > 0.0001*float64(len(claims)) {
 		t.Errorf("%d claims at $%.4f/h; the cheapest packing costs $%.4f/h", len(claims), got, want)
