@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -58,6 +59,10 @@ type Tailor struct {
 	unplaceable map[string]string
 	// profileChecked: the PostFilter order was compared with the setting.
 	profileChecked bool
+
+	// nodes counts the cluster's nodes, kept by the node informer, so
+	// PreEnqueue can tell an empty cluster without listing.
+	nodes atomic.Int64
 }
 
 var (

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 )
@@ -18,8 +17,7 @@ func (t *Tailor) PreEnqueue(ctx context.Context, pod *corev1.Pod) *fwk.Status {
 	if _, reserved := t.ledger.Of(pod.UID); reserved {
 		return nil
 	}
-	nodes, err := t.handle.SharedInformerFactory().Core().V1().Nodes().Lister().List(labels.Everything())
-	if err != nil || len(nodes) > 0 {
+	if t.nodes.Load() > 0 {
 		return nil
 	}
 	klog.FromContext(ctx).V(4).Info("No node exists: the pod joins the batch for new capacity", "pod", klog.KObj(pod))

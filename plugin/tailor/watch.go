@@ -30,6 +30,14 @@ func (t *Tailor) watchClaims(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watching NodeClaims: %w", err)
 	}
+	nodes := t.handle.SharedInformerFactory().Core().V1().Nodes().Informer()
+	_, err = nodes.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(interface{}) { t.nodes.Add(1) },
+		DeleteFunc: func(interface{}) { t.nodes.Add(-1) },
+	})
+	if err != nil {
+		return fmt.Errorf("watching nodes: %w", err)
+	}
 	pods := t.handle.SharedInformerFactory().Core().V1().Pods().Informer()
 	_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) { t.onPodGone(ctx, obj) }})
 	if err != nil {
