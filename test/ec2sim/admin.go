@@ -23,6 +23,10 @@ type InstanceInfo struct {
 	// Joins is true once the instance has read its user data and its Node
 	// is (or was) registered.
 	Joins bool `json:"joins"`
+	// VolumeTags are the tags its launch gave its volumes. The simulator has
+	// no DescribeVolumes, so this is where a test finds them; every volume of
+	// the instance has them.
+	VolumeTags map[string]string `json:"volumeTags,omitempty"`
 }
 
 // Instances lists the instances of the simulated account, terminated ones
@@ -36,6 +40,7 @@ func (s *Simulator) Instances() []InstanceInfo {
 		out = append(out, InstanceInfo{
 			ID: inst.ID, InstanceType: inst.Type.Name, Zone: inst.Zone.Name, CapacityType: inst.capacityType(),
 			State: inst.State.Name, PrivateDNSName: inst.privateDNSName(), LaunchTime: inst.LaunchTime, Joins: inst.boot != nil,
+			VolumeTags: withTags(inst.VolumeTags, nil),
 		})
 	}
 	return out

@@ -80,7 +80,9 @@ type fleetRequest struct {
 	spotStrategy     string
 	onDemandOptions  fleetPoolOptions
 	spotOptions      fleetPoolOptions
-	instanceTags     map[string]string
+	// tagSpecs are the request's TagSpecifications: an instant fleet tags
+	// the instances and volumes it launches with them, over the template's.
+	tagSpecs []tagSpecification
 }
 
 // fleetPoolOptions are the per-market options that limit where a fleet may
@@ -119,7 +121,8 @@ type fleetPool struct {
 // override is a pool (instance type x subnet x market); pools that cannot
 // launch (no capacity, not offered, bad template, full subnet) are reported
 // in the errorSet, and the target capacity is filled from the healthy ones in
-// the order of the market's allocation strategy.
+// the order of the market's allocation strategy. A request repeating an
+// earlier one's ClientToken gets that request's answer, launching nothing.
 func (e *ec2API) createFleet(_ context.Context, p params) (ec2Body, error) {
 	req, err := readFleetRequest(p)
 	if err != nil {
@@ -128,6 +131,9 @@ func (e *ec2API) createFleet(_ context.Context, p params) (ec2Body, error) {
 	s := e.sim
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
+	if body, ok, err := s.replayLocked(p); ok || err != nil {
+		return body, err
+	}
 	out := &createFleetResponse{FleetID: "fleet-" + s.ids.uuid()}
 	markets := []struct {
 		spot     bool
@@ -149,7 +155,7 @@ func (e *ec2API) createFleet(_ context.Context, p params) (ec2Body, error) {
 		var healthy []*fleetPool
 		for _, pool := range s.fleetPoolsLocked(req, m.spot) {
 			if pool.err == nil {
-				pool.spec.FleetID, pool.spec.Tags = out.FleetID, req.instanceTags
+				pool.spec.FleetID = out.FleetID
 				pool.err = s.capacityErrorLocked(pool.spec)
 			}
 			if pool.err != nil {
@@ -180,6 +186,12 @@ func (e *ec2API) createFleet(_ context.Context, p params) (ec2Body, error) {
 	if len(out.Errors) > 0 {
 		s.log.Info("CreateFleet reported errors", "fleet", out.FleetID, "errors", len(out.Errors), "firstCode", out.Errors[0].ErrorCode)
 	}
+	// The answer is remembered even when it launched nothing: EC2 created
+	// the fleet, and a retry with the token gets the same fleet and errors.
+	s.rememberLocked(p, func() ec2Body {
+		again := *out
+		return &again
+	})
 	return out, nil
 }
 
@@ -267,11 +279,9 @@ func readFleetRequest(p params) (*fleetRequest, error) {
 		}
 		req.configs = append(req.configs, cfg)
 	}
-	specs, err := readTagSpecifications(p)
-	if err != nil {
+	if req.tagSpecs, err = readTagSpecifications(p); err != nil {
 		return nil, err
 	}
-	req.instanceTags = launchData{TagSpecifications: specs}.tagsFor("instance")
 	return req, nil
 }
 
@@ -342,17 +352,14 @@ func (s *Simulator) fleetPoolsLocked(req *fleetRequest, spot bool) []*fleetPool 
 			pool.launch.Spec.LaunchTemplateID = tpl.ID
 			data := tpl.Data.overlay(launchData{
 				InstanceType: o.xml.InstanceType, ImageID: o.xml.ImageID, Zone: o.xml.AvailabilityZone, SpotMaxPrice: o.xml.MaxPrice,
+				TagSpecifications: req.tagSpecs,
 			})
 			data.MarketType = ""
 			if spot {
 				data.MarketType = "spot"
 			}
-			subnetID := o.xml.SubnetID
-			if subnetID != "" || o.xml.AvailabilityZone != "" {
-				// An override's placement replaces the template's network interfaces' subnet.
-				data.NetworkInterfaces = nil
-			}
-			if pool.spec, pool.err = s.resolveLaunchLocked(data, subnetID); pool.err != nil {
+			data.NetworkInterfaces = placeInterfaces(data.NetworkInterfaces, o.xml.SubnetID, o.xml.AvailabilityZone)
+			if pool.spec, pool.err = s.resolveLaunchLocked(data, o.xml.SubnetID); pool.err != nil {
 				continue
 			}
 			pool.spec.Template = tpl

@@ -37,18 +37,9 @@ func (e *ec2API) runInstances(_ context.Context, p params) (ec2Body, error) {
 	s := e.sim
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	if token != "" {
-		// Idempotency: a retried request returns what the first one launched.
-		var previous []*instance
-		for _, inst := range s.world.instances {
-			if inst.ClientToken == token {
-				previous = append(previous, inst)
-			}
-		}
-		if len(previous) > 0 {
-			sortInstances(previous)
-			return &runInstancesResponse{reservationXML: s.reservationsLocked(previous)[0]}, nil
-		}
+	// A retried request answers with what the first one launched.
+	if body, ok, err := s.replayLocked(p); ok || err != nil {
+		return body, err
 	}
 	var tpl *launchTemplate
 	if p.Has("LaunchTemplate") {
@@ -72,7 +63,9 @@ func (e *ec2API) runInstances(_ context.Context, p params) (ec2Body, error) {
 	launched := s.launchLocked(spec, maxCount)
 	s.log.Info("RunInstances launched", "instances", instanceIDs(launched), "instanceType", spec.Type.Name,
 		"zone", spec.Subnet.Zone.Name, "capacityType", spec.capacityType())
-	return &runInstancesResponse{reservationXML: s.reservationsLocked(launched)[0]}, nil
+	answer := func() ec2Body { return &runInstancesResponse{reservationXML: s.reservationsLocked(launched)[0]} }
+	s.rememberLocked(p, answer)
+	return answer(), nil
 }
 
 func requiredCount(p params, key string) (int, error) {
@@ -205,6 +198,11 @@ func (s *Simulator) instanceAttributes(inst *instance) attributes {
 			return one(inst.privateDNSName())
 		case "private-ip-address":
 			return one(inst.PrivateIP.String())
+		case "ip-address":
+			if ip, ok := inst.publicAddress(); ok {
+				return one(ip.String())
+			}
+			return nil, true
 		case "reservation-id":
 			return one(inst.ReservationID)
 		case "client-token":

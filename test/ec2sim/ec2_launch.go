@@ -19,7 +19,6 @@ type launchSpec struct {
 	Data           launchData
 	// Template is the launch template the instances come from, if any.
 	Template *launchTemplate
-	Tags     map[string]string
 	FleetID  string
 	Token    string
 }
@@ -76,11 +75,11 @@ func (s *Simulator) imageLocked(id string) (*image, error) {
 }
 
 // subnetForLocked picks the subnet as EC2 does: the one named, else the
-// first network interface's, else the zone's; with no default VPC in the
+// primary network interface's, else the zone's; with no default VPC in the
 // simulated account, a request that names none of these fails.
 func (s *Simulator) subnetForLocked(d launchData, subnetID string) (*subnet, error) {
-	if subnetID == "" && len(d.NetworkInterfaces) > 0 {
-		subnetID = d.NetworkInterfaces[0].SubnetID
+	if i := primaryInterface(d.NetworkInterfaces); subnetID == "" && i >= 0 {
+		subnetID = d.NetworkInterfaces[i].SubnetID
 	}
 	if subnetID != "" {
 		sn := s.world.subnet(subnetID)
@@ -185,10 +184,8 @@ func (s *Simulator) otherZones(z string) []string {
 func (s *Simulator) launchLocked(spec launchSpec, n int) []*instance {
 	reservation := s.ids.resource("r")
 	now := s.clock.Now()
-	tags := spec.Data.tagsFor("instance")
-	for k, v := range spec.Tags {
-		tags[k] = v
-	}
+	tags, volumeTags := spec.Data.tagsFor("instance"), spec.Data.tagsFor("volume")
+	public, deleteInterface := interfaceSettings(spec)
 	metadata := metadataOptions{HTTPEndpoint: "enabled", HTTPTokens: "optional", HTTPProtocolIPv6: "disabled", HTTPPutHopLimit: 1, InstanceMetadataTags: "disabled"}
 	if m := spec.Data.Metadata; m != nil {
 		metadata = metadataOptions{
@@ -212,8 +209,12 @@ func (s *Simulator) launchLocked(spec launchSpec, n int) []*instance {
 			Type: spec.Type, Zone: spec.Subnet.Zone, SubnetID: spec.Subnet.ID, Image: spec.Image, PrivateIP: ip,
 			LaunchTime: now, Spot: spec.Spot, SecurityGroups: spec.SecurityGroups, Tags: withTags(tags, nil),
 			UserData: spec.Data.UserData, InstanceProfile: spec.Data.InstanceProfileName, ClientToken: spec.Token,
-			KeyName: spec.Data.KeyName, Metadata: metadata, BlockDevices: devices,
-			neverJoin: s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
+			KeyName: spec.Data.KeyName, Metadata: metadata, BlockDevices: devices, VolumeTags: withTags(volumeTags, nil),
+			InterfaceDeleteOnTermination: deleteInterface,
+			neverJoin:                    s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
+		}
+		if public {
+			inst.PublicIP = s.world.allocatePublicIP()
 		}
 		if spec.Spot {
 			inst.SpotRequestID = s.ids.resource("sir")[:12]

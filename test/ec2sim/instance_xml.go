@@ -59,7 +59,16 @@ type instanceNetworkInterfaceXML struct {
 	InterfaceType      string                `xml:"interfaceType"`
 	Groups             []groupXML            `xml:"groupSet>item"`
 	Attachment         niAttachmentXML       `xml:"attachment"`
+	Association        *niAssociationXML     `xml:"association,omitempty"`
 	PrivateIPAddresses []privateIPAddressXML `xml:"privateIpAddressesSet>item"`
+}
+
+// niAssociationXML is the public address of an interface (or of one of its
+// private addresses).
+type niAssociationXML struct {
+	PublicIP      string `xml:"publicIp"`
+	PublicDNSName string `xml:"publicDnsName"`
+	IPOwnerID     string `xml:"ipOwnerId"`
 }
 
 type niAttachmentXML struct {
@@ -72,9 +81,10 @@ type niAttachmentXML struct {
 }
 
 type privateIPAddressXML struct {
-	PrivateIPAddress string `xml:"privateIpAddress"`
-	PrivateDNSName   string `xml:"privateDnsName"`
-	Primary          bool   `xml:"primary"`
+	PrivateIPAddress string            `xml:"privateIpAddress"`
+	PrivateDNSName   string            `xml:"privateDnsName"`
+	Primary          bool              `xml:"primary"`
+	Association      *niAssociationXML `xml:"association,omitempty"`
 }
 
 type iamProfileRefXML struct {
@@ -108,6 +118,7 @@ type instanceXML struct {
 	SubnetID              string                        `xml:"subnetId"`
 	VPCID                 string                        `xml:"vpcId"`
 	PrivateIPAddress      string                        `xml:"privateIpAddress"`
+	IPAddress             string                        `xml:"ipAddress,omitempty"`
 	SourceDestCheck       bool                          `xml:"sourceDestCheck"`
 	Groups                []groupXML                    `xml:"groupSet>item"`
 	StateReason           *stateReasonXML               `xml:"stateReason,omitempty"`
@@ -187,10 +198,15 @@ func (s *Simulator) renderInstanceLocked(inst *instance) instanceXML {
 			SourceDestCheck: true, InterfaceType: "interface", Groups: out.Groups,
 			Attachment: niAttachmentXML{
 				AttachmentID: stableID("eni-attach", inst.ID), Status: "attached",
-				AttachTime: awsTime(inst.LaunchTime), DeleteOnTermination: true,
+				AttachTime: awsTime(inst.LaunchTime), DeleteOnTermination: inst.InterfaceDeleteOnTermination,
 			},
 			PrivateIPAddresses: []privateIPAddressXML{{PrivateIPAddress: inst.PrivateIP.String(), PrivateDNSName: inst.privateDNSName(), Primary: true}},
 		}}
+		if ip, ok := inst.publicAddress(); ok {
+			assoc := &niAssociationXML{PublicIP: ip.String(), PublicDNSName: publicDNSName(ip), IPOwnerID: "amazon"}
+			out.IPAddress, out.DNSName = assoc.PublicIP, assoc.PublicDNSName
+			out.NetworkInterfaces[0].Association, out.NetworkInterfaces[0].PrivateIPAddresses[0].Association = assoc, assoc
+		}
 	} else {
 		out.PrivateDNSName, out.PrivateIPAddress = "", ""
 	}

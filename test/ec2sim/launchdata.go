@@ -31,10 +31,15 @@ type launchData struct {
 }
 
 type networkInterfaceSpec struct {
-	DeviceIndex       int64
-	SubnetID          string
-	SecurityGroupIDs  []string
-	AssociatePublicIP bool
+	DeviceIndex      int64
+	SubnetID         string
+	SecurityGroupIDs []string
+	// AssociatePublicIP is nil when the request leaves it to the subnet's
+	// MapPublicIpOnLaunch.
+	AssociatePublicIP *bool
+	// DeleteOnTermination is nil when the request leaves it to EC2, which
+	// deletes an interface it created for the launch.
+	DeleteOnTermination *bool
 }
 
 type tagSpecification struct {
@@ -103,11 +108,18 @@ func readLaunchData(p params) (launchData, error) {
 		if err != nil {
 			return d, err
 		}
-		public, err := ni.Bool("AssociatePublicIpAddress")
+		public, err := ni.OptionalBool("AssociatePublicIpAddress")
 		if err != nil {
 			return d, err
 		}
-		spec := networkInterfaceSpec{SubnetID: ni.String("SubnetId"), SecurityGroupIDs: ni.Strings("SecurityGroupId"), AssociatePublicIP: public}
+		deleteOnTermination, err := ni.OptionalBool("DeleteOnTermination")
+		if err != nil {
+			return d, err
+		}
+		spec := networkInterfaceSpec{
+			SubnetID: ni.String("SubnetId"), SecurityGroupIDs: ni.Strings("SecurityGroupId"),
+			AssociatePublicIP: public, DeleteOnTermination: deleteOnTermination,
+		}
 		if idx != nil {
 			spec.DeviceIndex = *idx
 		}

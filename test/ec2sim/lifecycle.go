@@ -66,6 +66,15 @@ type instance struct {
 	KeyName         string
 	Metadata        metadataOptions
 	BlockDevices    []blockDevice
+	// VolumeTags are the tags the launch gave its volumes (TagSpecifications
+	// of type volume). Volumes are not resources of their own here, so the
+	// tags live with the instance, the same on each of its volumes.
+	VolumeTags map[string]string
+	// PublicIP is the public address the instance got at launch, if any;
+	// see publicAddress for when it holds it.
+	PublicIP netip.Addr
+	// InterfaceDeleteOnTermination is the primary network interface's flag.
+	InterfaceDeleteOnTermination bool
 	// neverJoin is set at launch when a fault says the instance's pool
 	// never registers nodes.
 	neverJoin bool

@@ -113,6 +113,16 @@ func (p params) Bool(key string) (bool, error) {
 	}
 }
 
+// OptionalBool returns the boolean value of key; nil when absent, for the
+// flags whose absence means "as the resource's default" rather than false.
+func (p params) OptionalBool(key string) (*bool, error) {
+	if p.String(key) == "" {
+		return nil, nil
+	}
+	b, err := p.Bool(key)
+	return &b, err
+}
+
 // Struct returns the view of the structure member key.
 func (p params) Struct(key string) params {
 	return params{values: p.values, prefix: p.prefix + key + "."}

@@ -70,6 +70,10 @@ type world struct {
 	instances        map[string]*instance
 	templates        map[string]*launchTemplate
 	instanceProfiles map[string]*instanceProfile
+	// tokens are the client tokens of RunInstances and CreateFleet.
+	tokens idempotency
+	// nextPublicIP numbers the public addresses handed out (publicip.go).
+	nextPublicIP uint32
 }
 
 // subnet is a VPC subnet with a pool of private addresses.
