@@ -24,8 +24,9 @@ type Reservation struct {
 }
 
 type claim struct {
-	name string
-	node string
+	name       string
+	node       string
+	providerID string
 	// pods still waiting to bind, by uid.
 	pods map[types.UID]*Reservation
 	// consumed counts the pods that bound to the claim's node.
@@ -39,11 +40,47 @@ type Ledger struct {
 	byPod  map[types.UID]*Reservation
 	claims map[string]*claim
 	nodes  map[string]string // node name -> claim name
+	// providers maps instance ids to claims: a node is known by its
+	// provider id from the moment it registers, before the launcher has
+	// written the node's name on the claim.
+	providers map[string]string
 }
 
 // New returns an empty ledger.
 func New() *Ledger {
-	return &Ledger{byPod: map[types.UID]*Reservation{}, claims: map[string]*claim{}, nodes: map[string]string{}}
+	return &Ledger{byPod: map[types.UID]*Reservation{}, claims: map[string]*claim{}, nodes: map[string]string{}, providers: map[string]string{}}
+}
+
+// SetProviderID records the instance a claim launched.
+func (l *Ledger) SetProviderID(claimName, providerID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.claims[claimName]
+	if !ok || c.providerID == providerID {
+		return
+	}
+	if c.providerID != "" {
+		delete(l.providers, c.providerID)
+	}
+	c.providerID = providerID
+	if providerID != "" {
+		l.providers[providerID] = claimName
+	}
+}
+
+// ClaimOf returns the claim a node was bought as, by its name or, before
+// the claim names its node, by its provider id; false for other nodes.
+func (l *Ledger) ClaimOf(nodeName, providerID string) (string, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if c, ok := l.nodes[nodeName]; ok {
+		return c, true
+	}
+	if providerID == "" {
+		return "", false
+	}
+	c, ok := l.providers[providerID]
+	return c, ok
 }
 
 // Reserve records that claimName was bought for these pods. A pod that held
@@ -110,24 +147,16 @@ func (l *Ledger) NodeOf(claimName string) string {
 	return ""
 }
 
-// ClaimOfNode returns the claim a node was bought as, false for other nodes.
-func (l *Ledger) ClaimOfNode(nodeName string) (string, bool) {
+// ReservedOn sums the requests of the pods that still wait to bind to a
+// claim's node, leaving out except; ok is false for a claim with no
+// reservations.
+func (l *Ledger) ReservedOn(claimName string, except types.UID) (corev1.ResourceList, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	c, ok := l.nodes[nodeName]
-	return c, ok
-}
-
-// ReservedOnNode sums the requests of the pods that still wait to bind to a
-// node, leaving out except; ok is false for a node with no reservations.
-func (l *Ledger) ReservedOnNode(nodeName string, except types.UID) (corev1.ResourceList, bool) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	name, ok := l.nodes[nodeName]
+	c, ok := l.claims[claimName]
 	if !ok {
 		return nil, false
 	}
-	c := l.claims[name]
 	if len(c.pods) == 0 {
 		return nil, false
 	}
@@ -207,6 +236,9 @@ func (l *Ledger) Forget(claimName string) []Pod {
 	}
 	if c.node != "" {
 		delete(l.nodes, c.node)
+	}
+	if c.providerID != "" {
+		delete(l.providers, c.providerID)
 	}
 	delete(l.claims, claimName)
 	sort.Slice(pods, func(i, j int) bool { return pods[i].UID < pods[j].UID })

@@ -21,15 +21,22 @@ func TestLedger(t *testing.T) {
 	}{
 		{name: "reserved room is summed per node, without the asking pod", run: func(t *testing.T, l *Ledger) {
 			l.Reserve("claim-a", res("p1", "1"), res("p2", "500m"))
-			if _, ok := l.ReservedOnNode("node-a", ""); ok {
-				t.Fatal("a claim without a node reserves room on it")
+			if _, ok := l.ClaimOf("node-a", "aws:///us-east-1a/i-1"); ok {
+				t.Fatal("a node is known before the claim names it or its instance")
+			}
+			l.SetProviderID("claim-a", "aws:///us-east-1a/i-1")
+			if c, ok := l.ClaimOf("node-a", "aws:///us-east-1a/i-1"); !ok || c != "claim-a" {
+				t.Fatalf("by provider id: %q %v", c, ok)
 			}
 			l.SetNode("claim-a", "node-a")
-			sum, ok := l.ReservedOnNode("node-a", "")
+			if c, ok := l.ClaimOf("node-a", ""); !ok || c != "claim-a" {
+				t.Fatalf("by name: %q %v", c, ok)
+			}
+			sum, ok := l.ReservedOn("claim-a", "")
 			if !ok || sum.Cpu().MilliValue() != 1500 || sum.Pods().Value() != 2 {
 				t.Errorf("reserved %v", sum)
 			}
-			sum, _ = l.ReservedOnNode("node-a", "p1")
+			sum, _ = l.ReservedOn("claim-a", "p1")
 			if sum.Cpu().MilliValue() != 500 || sum.Pods().Value() != 1 {
 				t.Errorf("reserved without p1: %v", sum)
 			}
@@ -72,12 +79,13 @@ func TestLedger(t *testing.T) {
 		{name: "forget returns the waiting pods and drops the node", run: func(t *testing.T, l *Ledger) {
 			l.Reserve("claim-a", res("p2", "1"), res("p1", "1"))
 			l.SetNode("claim-a", "node-a")
+			l.SetProviderID("claim-a", "aws:///us-east-1a/i-1")
 			got := l.Forget("claim-a")
 			want := []Pod{{UID: "p1", Namespace: "default", Name: "p1"}, {UID: "p2", Namespace: "default", Name: "p2"}}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("forgot %v, want %v", got, want)
 			}
-			if _, ok := l.ClaimOfNode("node-a"); ok {
+			if _, ok := l.ClaimOf("node-a", "aws:///us-east-1a/i-1"); ok {
 				t.Error("a forgotten claim keeps its node")
 			}
 			if _, ok := l.Of("p1"); ok {

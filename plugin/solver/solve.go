@@ -21,9 +21,12 @@ const defaultMaxInstanceTypes = 60
 type poolState struct {
 	*Pool
 	overhead resources
-	// limited: remaining is what the pool's limits still allow (cpu, memory).
-	limited   bool
-	remaining resources
+	// limited: remaining is what the pool's limits still allow, for cpu
+	// when limitsCPU and for memory when limitsMemory; a resource the limits
+	// do not name is not limited.
+	limited                 bool
+	limitsCPU, limitsMemory bool
+	remaining               resources
 	// base are the pool's options before any pod narrows them.
 	base []option
 	// narrowed caches the options of requirements pods narrowed the pool
@@ -70,9 +73,10 @@ func Solve(in Input) *Result {
 	for _, p := range in.Pools {
 		ps := &poolState{Pool: p, overhead: newResources(p.DaemonOverhead)}
 		if p.Remaining != nil {
-			ps.limited = true
+			_, ps.limitsCPU = p.Remaining[corev1.ResourceCPU]
+			_, ps.limitsMemory = p.Remaining[corev1.ResourceMemory]
+			ps.limited = ps.limitsCPU || ps.limitsMemory
 			ps.remaining = newResources(p.Remaining)
-			ps.remaining.storage, ps.remaining.pods, ps.remaining.extended = 0, 0, nil
 		}
 		ps.base = optionsFor(p, p.Requirements, ps.overhead)
 		s.pools = append(s.pools, ps)
@@ -401,7 +405,7 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 func (s *solver) openWith(pool *poolState, pi *podInfo, reqs requirements.Requirements, options []option) (*candidate, error) {
 	target, perPod := s.sizeFor(pool, pi, options)
 	if target == nil {
-		return nil, fmt.Errorf("the pool's limits leave no room (remaining %s)", describe(pool.remaining))
+		return nil, fmt.Errorf("the pool's limits leave no room (remaining %s)", pool.describeRemaining())
 	}
 	n := &Node{
 		Pool:         pool.Pool,
@@ -534,7 +538,20 @@ func (p *poolState) allows(from, to *option) bool {
 		grow.cpu -= old.cpu
 		grow.memory -= old.memory
 	}
-	return grow.cpu <= p.remaining.cpu && grow.memory <= p.remaining.memory
+	return (!p.limitsCPU || grow.cpu <= p.remaining.cpu) && (!p.limitsMemory || grow.memory <= p.remaining.memory)
+}
+
+// describeRemaining names what the limits still allow, for the limited
+// resources only.
+func (p *poolState) describeRemaining() string {
+	var parts []string
+	if p.limitsCPU {
+		parts = append(parts, fmt.Sprintf("cpu=%dm", p.remaining.cpu))
+	}
+	if p.limitsMemory {
+		parts = append(parts, fmt.Sprintf("memory=%dMi", p.remaining.memory>>20))
+	}
+	return strings.Join(parts, " ")
 }
 
 // commit places the pod as the candidate says.

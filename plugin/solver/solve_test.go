@@ -175,3 +175,29 @@ func TestInFlightRoomIsUsedFirst(t *testing.T) {
 		t.Errorf("%d pods on new nodes, %d unplaced; want the other 2 on new nodes", placed, len(res.Unplaced))
 	}
 }
+
+// TestLimitsOnOneResource: a pool that limits cpu only (seed 06) leaves
+// memory unlimited, and stops at its cpu.
+func TestLimitsOnOneResource(t *testing.T) {
+	c := staticCatalog(t)
+	spotFirst := seedPools(t, "06-nodepools-spot-first-ondemand-fallback.yaml")[0]
+	p := pool(t, c, spotFirst)
+	p.Remaining = corev1.ResourceList{corev1.ResourceCPU: *resourceOf("8")}
+	res := solver.Solve(solver.Input{Pods: inflate(t, 20), Pools: []*solver.Pool{p}})
+	placed, cpu := 0, int64(0)
+	for _, n := range res.Nodes {
+		placed += len(n.Pods)
+		cpu += n.InstanceTypes[0].Capacity.Cpu().Value()
+	}
+	if placed == 0 {
+		t.Fatalf("a pool limited on cpu alone placed nothing: %v", firstError(res.Unplaced))
+	}
+	if cpu > 8 {
+		t.Errorf("nodes of %d vCPU in a pool limited to 8", cpu)
+	}
+	for _, err := range res.Unplaced {
+		if !strings.Contains(err.Error(), "the pool's limits leave no room (remaining cpu=") || strings.Contains(err.Error(), "memory") {
+			t.Errorf("reason %q", err)
+		}
+	}
+}

@@ -45,7 +45,11 @@ func (t *Tailor) hintNode(logger klog.Logger, pod *corev1.Pod, _, newObj interfa
 	if !ok || !nodeUsable(node) {
 		return fwk.QueueSkip, nil
 	}
-	if r, ok := t.ledger.Of(pod.UID); ok && t.ledger.NodeOf(r.Claim) != node.Name {
+	if r, ok := t.ledger.Of(pod.UID); ok {
+		if claim, _ := t.ledger.ClaimOf(node.Name, node.Spec.ProviderID); claim == r.Claim {
+			logger.V(5).Info("The node bought for the pod is ready", "pod", klog.KObj(pod), "node", node.Name)
+			return fwk.Queue, nil
+		}
 		// The pod waits for its own node; another node coming up is for
 		// NodeResourcesFit to weigh, not for Tailor.
 		return fwk.QueueSkip, nil
@@ -60,7 +64,7 @@ func (t *Tailor) hintPodDeleted(_ klog.Logger, _ *corev1.Pod, oldObj, _ interfac
 	if !ok || deleted.Spec.NodeName == "" {
 		return fwk.QueueSkip, nil
 	}
-	if _, ok := t.ledger.ClaimOfNode(deleted.Spec.NodeName); ok {
+	if _, ok := t.ledger.ClaimOf(deleted.Spec.NodeName, ""); ok {
 		return fwk.Queue, nil
 	}
 	return fwk.QueueSkip, nil

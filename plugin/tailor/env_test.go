@@ -248,9 +248,17 @@ func (e *env) launch(nc *karpv1.NodeClaim, extraTaints ...corev1.Taint) *corev1.
 	labels[wellknown.ZoneLabel] = zone
 	labels[wellknown.CapacityTypeLabel] = capacityType
 	labels[wellknown.HostnameLabel] = nc.Name
+	// As the launcher does: the claim knows its instance before the node
+	// registers.
+	providerID := "aws:///" + zone + "/i-" + nc.Name
+	nc.Status.ProviderID = providerID
+	meta.SetStatusCondition(&nc.Status.Conditions, metav1.Condition{Type: karpv1.ConditionTypeLaunched, Status: metav1.ConditionTrue, Reason: "Launched", Message: "test launcher"})
+	if err := e.client.Status().Update(e.ctx, nc); err != nil {
+		e.t.Fatal(err)
+	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: nc.Name, Labels: labels},
-		Spec:       corev1.NodeSpec{ProviderID: "aws:///" + zone + "/i-" + nc.Name, Taints: append(append([]corev1.Taint{}, nc.Spec.Taints...), extraTaints...)},
+		Spec:       corev1.NodeSpec{ProviderID: providerID, Taints: append(append([]corev1.Taint{}, nc.Spec.Taints...), extraTaints...)},
 	}
 	created, err := e.kube.CoreV1().Nodes().Create(e.ctx, node, metav1.CreateOptions{})
 	if err != nil {
@@ -278,8 +286,7 @@ func (e *env) launch(nc *karpv1.NodeClaim, extraTaints ...corev1.Taint) *corev1.
 		e.t.Fatal(err)
 	}
 	nc.Status.NodeName = created.Name
-	nc.Status.ProviderID = created.Spec.ProviderID
-	for _, typ := range []string{karpv1.ConditionTypeLaunched, karpv1.ConditionTypeRegistered, karpv1.ConditionTypeInitialized} {
+	for _, typ := range []string{karpv1.ConditionTypeRegistered, karpv1.ConditionTypeInitialized} {
 		meta.SetStatusCondition(&nc.Status.Conditions, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: typ, Message: "test launcher"})
 	}
 	if err := e.client.Status().Update(e.ctx, nc); err != nil {

@@ -19,14 +19,14 @@ func (t *Tailor) Filter(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, no
 	if node == nil {
 		return nil
 	}
-	claim, ok := t.ledger.ClaimOfNode(node.Name)
+	claim, ok := t.ledger.ClaimOf(node.Name, node.Spec.ProviderID)
 	if !ok {
 		return nil
 	}
 	if r, ok := t.ledger.Of(pod.UID); ok && r.Claim == claim {
 		return nil
 	}
-	reserved, ok := t.ledger.ReservedOnNode(node.Name, pod.UID)
+	reserved, ok := t.ledger.ReservedOn(claim, pod.UID)
 	if !ok {
 		return nil
 	}
@@ -64,10 +64,11 @@ func shortfall(nodeInfo fwk.NodeInfo, reserved, podRequests corev1.ResourceList)
 // Score steers a pod with a reservation to the node bought for it.
 func (t *Tailor) Score(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
 	r, ok := t.ledger.Of(pod.UID)
-	if !ok || nodeInfo.Node() == nil {
+	node := nodeInfo.Node()
+	if !ok || node == nil {
 		return 0, nil
 	}
-	if t.ledger.NodeOf(r.Claim) == nodeInfo.Node().Name {
+	if claim, ok := t.ledger.ClaimOf(node.Name, node.Spec.ProviderID); ok && claim == r.Claim {
 		return framework.MaxNodeScore, nil
 	}
 	return 0, nil

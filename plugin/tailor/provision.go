@@ -24,6 +24,7 @@ const (
 	ReasonReserved         = "Reserved"
 	ReasonCannotProvision  = "CannotProvision"
 	ReasonWithdrawn        = "Withdrawn"
+	ReasonReservationLost  = "ReservationLost"
 )
 
 // provision solves one batch and acts on the plan: pods that fit in-flight

@@ -47,6 +47,9 @@ func (t *Tailor) rebuild(ctx context.Context) error {
 			t.ledger.Reserve(nc.Name, waiting...)
 			restored += len(waiting)
 		}
+		if nc.Status.ProviderID != "" {
+			t.ledger.SetProviderID(nc.Name, nc.Status.ProviderID)
+		}
 		if nc.Status.NodeName != "" {
 			t.ledger.SetNode(nc.Name, nc.Status.NodeName)
 		}

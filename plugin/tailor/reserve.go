@@ -30,7 +30,7 @@ func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.
 	if !ok {
 		return nil
 	}
-	if t.ledger.NodeOf(r.Claim) == nodeName {
+	if t.claimOfNode(nodeName) == r.Claim {
 		t.ledger.Consume(pod.UID)
 		state.Write(reserveStateKey, &reserveState{reservation: r, consumed: true})
 		return nil
@@ -43,6 +43,17 @@ func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.
 		go t.withdraw(context.WithoutCancel(ctx), claim, pod)
 	}
 	return nil
+}
+
+// claimOfNode is the claim a node was bought as, "" for other nodes; the
+// node's provider id counts before the claim names the node.
+func (t *Tailor) claimOfNode(nodeName string) string {
+	providerID := ""
+	if ni, err := t.handle.SnapshotSharedLister().NodeInfos().Get(nodeName); err == nil && ni.Node() != nil {
+		providerID = ni.Node().Spec.ProviderID
+	}
+	claim, _ := t.ledger.ClaimOf(nodeName, providerID)
+	return claim
 }
 
 // Unreserve puts back what Reserve changed.

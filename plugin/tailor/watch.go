@@ -55,9 +55,15 @@ func (t *Tailor) onClaim(ctx context.Context, oldObj, obj interface{}) {
 		t.onClaimGone(ctx, nc)
 		return
 	}
+	if nc.Status.ProviderID != "" {
+		t.ledger.SetProviderID(nc.Name, nc.Status.ProviderID)
+	}
 	if nc.Status.NodeName != "" {
 		t.ledger.SetNode(nc.Name, nc.Status.NodeName)
 	}
+	// A claim that launched after EC2 refused some of its offerings records
+	// them; the next decision avoids them.
+	t.learnUnavailable(ctx, nc)
 	old, _ := oldObj.(*karpv1.NodeClaim)
 	if initialized(nc) && (old == nil || !initialized(old)) {
 		// The node is ready and its startup taints are gone: the pods bought
