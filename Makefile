@@ -19,7 +19,7 @@ build: ## Build bin/tailor, every Tailor program in one binary
 
 .PHONY: demo
 demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KEEP=1 leaves it up)
-	hack/demo.sh
+	KEEP=$(KEEP) hack/demo.sh
 
 .PHONY: bench
 bench: bins ## Measure the solver and the whole system on this machine, and print one table
