@@ -346,7 +346,7 @@ func (w *walkthrough) fleet(ctx context.Context) error {
 		return err
 	}
 	sort.Slice(claims.Items, func(i, j int) bool { return claims.Items[i].Name < claims.Items[j].Name })
-	fmt.Printf("\n%-16s %-14s %-11s %-10s %-9s %-8s %s\n", "NODECLAIM", "TYPE", "ZONE", "CAPACITY", "$/HOUR", "PLANNED", "PODS")
+	fmt.Printf("\n%-16s %-18s %-11s %-10s %-9s %-8s %s\n", "NODECLAIM", "TYPE", "ZONE", "CAPACITY", "$/HOUR", "PLANNED", "PODS")
 	total, planned := 0.0, 0.0
 	for _, nc := range claims.Items {
 		p, _ := w.offeringPrice(ctx, &nc)
@@ -357,7 +357,7 @@ func (w *walkthrough) fleet(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-16s %-14s %-11s %-10s %-9.4f %-8.4f %d\n", nc.Name, nc.Labels[wellknown.InstanceTypeLabel], nc.Labels[wellknown.ZoneLabel],
+		fmt.Printf("%-16s %-18s %-11s %-10s %-9.4f %-8.4f %d\n", nc.Name, nc.Labels[wellknown.InstanceTypeLabel], nc.Labels[wellknown.ZoneLabel],
 			nc.Labels[wellknown.CapacityTypeLabel], p, plan, len(pods.Items))
 	}
 	fmt.Printf("fleet: %d nodes, $%.4f per hour (the scheduler planned $%.4f at the cheapest offerings; spot prices are simulated)\n\n", len(claims.Items), total, planned)
