@@ -168,12 +168,13 @@ func labelsOf(name string, reqs requirements.Requirements) map[string]string {
 	return labels
 }
 
-// finalize right-sizes the node: every option that holds its pods, cheapest
-// first, at most max of them but never fewer than minValues asks.
-func (n *Node) finalize(max int) {
+// finalize right-sizes the node: every option that holds its pods and that
+// allowed admits, cheapest first, at most max of them but never fewer than
+// minValues asks.
+func (n *Node) finalize(max int, allowed func(*option) bool) {
 	var fit []*option
 	for i := range n.options {
-		if n.requests.fitsIn(n.options[i].alloc) {
+		if n.requests.fitsIn(n.options[i].alloc) && allowed(&n.options[i]) {
 			fit = append(fit, &n.options[i])
 		}
 	}

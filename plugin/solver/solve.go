@@ -112,7 +112,7 @@ func Solve(in Input) *Result {
 			}
 			continue
 		}
-		n.finalize(s.maxTypes)
+		n.finalize(s.maxTypes, s.poolOf(n).withinLimits(n))
 		result.Nodes = append(result.Nodes, n)
 	}
 	return result
@@ -539,6 +539,21 @@ func (p *poolState) allows(from, to *option) bool {
 		grow.memory -= old.memory
 	}
 	return (!p.limitsCPU || grow.cpu <= p.remaining.cpu) && (!p.limitsMemory || grow.memory <= p.remaining.memory)
+}
+
+// withinLimits returns whether an option of the node stays within the
+// pool's limits if the launcher picks it instead of the size the node was
+// planned at: the plan counted the planned size, the rest of the limits is
+// headroom.
+func (p *poolState) withinLimits(n *Node) func(*option) bool {
+	if !p.limited || n.target == nil || n.target.it == nil {
+		return func(*option) bool { return true }
+	}
+	planned := newResources(n.target.it.Capacity)
+	return func(o *option) bool {
+		c := newResources(o.it.Capacity)
+		return (!p.limitsCPU || c.cpu <= planned.cpu+p.remaining.cpu) && (!p.limitsMemory || c.memory <= planned.memory+p.remaining.memory)
+	}
 }
 
 // describeRemaining names what the limits still allow, for the limited

@@ -195,6 +195,19 @@ func TestLimitsOnOneResource(t *testing.T) {
 	if cpu > 8 {
 		t.Errorf("nodes of %d vCPU in a pool limited to 8", cpu)
 	}
+
+	// Whichever type the launcher picks, the pool stays within its limit:
+	// a claim does not offer types larger than the limits leave room for.
+	p.Remaining = corev1.ResourceList{corev1.ResourceCPU: *resourceOf("4")}
+	res = solver.Solve(solver.Input{Pods: []*corev1.Pod{podWith("three", "3", "1Gi")}, Pools: []*solver.Pool{p}})
+	if len(res.Nodes) != 1 {
+		t.Fatalf("%d nodes for one 3-CPU pod in a pool limited to 4 CPU: %v", len(res.Nodes), firstError(res.Unplaced))
+	}
+	for _, it := range res.Nodes[0].InstanceTypes {
+		if it.Capacity.Cpu().Value() > 4 {
+			t.Errorf("the claim offers %s (%s vCPU) in a pool limited to 4", it.Name, it.Capacity.Cpu())
+		}
+	}
 	for _, err := range res.Unplaced {
 		if !strings.Contains(err.Error(), "the pool's limits leave no room (remaining cpu=") || strings.Contains(err.Error(), "memory") {
 			t.Errorf("reason %q", err)
