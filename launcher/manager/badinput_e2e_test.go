@@ -98,8 +98,18 @@ func TestBadNodeClasses(t *testing.T) {
 				t.Errorf("event %s says %q, want it to say %q", tc.reason, message, tc.message)
 			}
 			claim := claims[tc.name]
-			launched := e.claimCondition(claim, karpv1.ConditionTypeLaunched, metav1.ConditionFalse)
-			if launched.Reason != nodeclaim.ReasonNodeClassNotReady || !strings.Contains(launched.Message, tc.message) {
+			// The claim first waits on a class not resolved yet, then on
+			// the class's own reason: wait for the latter.
+			var launched *metav1.Condition
+			e.eventually("NodeClaim "+claim.Name+" waits on its class saying "+tc.message, func() (bool, error) {
+				got := &karpv1.NodeClaim{}
+				if err := e.kube.Get(e.ctx, client.ObjectKey{Name: claim.Name}, got); err != nil {
+					return false, err
+				}
+				launched = meta.FindStatusCondition(got.Status.Conditions, karpv1.ConditionTypeLaunched)
+				return launched != nil && launched.Status == metav1.ConditionFalse && strings.Contains(launched.Message, tc.message), nil
+			})
+			if launched.Reason != nodeclaim.ReasonNodeClassNotReady {
 				t.Errorf("claim's Launched is %s: %q, want %s saying %q", launched.Reason, launched.Message, nodeclaim.ReasonNodeClassNotReady, tc.message)
 			}
 			if message := e.eventWith(claim, nodeclaim.ReasonNodeClassNotReady); !strings.Contains(message, "Waiting to launch") {
