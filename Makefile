@@ -11,6 +11,9 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 # Packages and go test flags; override to narrow a run: make test PKGS=./apis/...
 PKGS ?= ./...
 TEST_FLAGS ?= -timeout 30m
+# The packages with concurrency (the plugin's batcher, ledger and watches,
+# the launcher's controllers) run under the race detector; the rest without.
+RACE_PATTERN ?= /(plugin|launcher)(/|$$)
 export TAILOR_BIN_DIR := $(BIN)
 
 .PHONY: build
@@ -49,8 +52,13 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: bins ## Unit and integration tests against a real API server
-	$(GO) test $(TEST_FLAGS) $(PKGS)
+test: bins build ## Unit and integration tests against a real API server; plugin/ and launcher/ under -race (the e2e suites run bin/tailor)
+	@plain=$$($(GO) list $(PKGS) | grep -Ev '$(RACE_PATTERN)' || true); \
+	raced=$$($(GO) list $(PKGS) | grep -E '$(RACE_PATTERN)' || true); \
+	status=0; \
+	if [ -n "$$plain" ]; then $(GO) test $(TEST_FLAGS) $$plain || status=1; fi; \
+	if [ -n "$$raced" ]; then $(GO) test -race $(TEST_FLAGS) $$raced || status=1; fi; \
+	exit $$status
 
 .PHONY: clean
 clean: ## Remove built binaries

@@ -3,6 +3,7 @@ package wellknown
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // UnavailableOfferingsAnnotation lists on a NodeClaim, as JSON, the
@@ -17,6 +18,11 @@ type UnavailableOffering struct {
 	Zone         string `json:"zone"`
 	CapacityType string `json:"capacityType"`
 	Reason       string `json:"reason"`
+	// At is when EC2 refused the offering. A refusal is only news for a
+	// while (the catalog's TTL), and the annotation outlives that: a reader
+	// that restarts or resyncs counts the TTL from here, not from when it
+	// happened to read the claim.
+	At time.Time `json:"at,omitzero"`
 }
 
 // ParseUnavailableOfferings reads UnavailableOfferingsAnnotation from an

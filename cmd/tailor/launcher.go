@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -47,6 +48,9 @@ func newLauncherCommand() *cobra.Command {
 		Long: `Run the launcher: it resolves EC2NodeClasses, launches an EC2 instance for every
 NodeClaim the scheduler writes, links the Node that joins, drains and terminates nodes
 whose NodeClaim or Node is deleted, and cleans up instances no NodeClaim accounts for.
+With --interruption-queue it also reads the SQS queue of EC2 interruption events (spot
+interruption warnings, scheduled changes, state changes, rebalance recommendations) and
+moves pods off instances before EC2 takes them.
 
 Every flag can also be set by an environment variable of its name in capitals with
 underscores (--cluster-name: CLUSTER_NAME); a flag given on the command line wins.
@@ -71,7 +75,7 @@ AWS_ENDPOINT_URL to point the launcher at the EC2 simulator.`,
 	f.StringVar(&o.healthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns them off")
 	f.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8080", "address of /metrics; 0 turns it off")
 	f.DurationVar(&o.registrationTTL, "registration-ttl", nodeclaim.DefaultRegistrationTTL, "how long a launched instance has to register its node before its NodeClaim is deleted")
-	f.StringVar(&o.interruptionQueue, "interruption-queue", "", "SQS queue of EC2 interruption events; accepted for deployments that set it, not read by this launcher yet")
+	f.StringVar(&o.interruptionQueue, "interruption-queue", "", "SQS queue EventBridge sends EC2 interruption events to: its name (resolved with GetQueueUrl) or its URL; empty turns interruption handling off")
 	return cmd
 }
 
@@ -120,9 +124,6 @@ func (o *launcherOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.interruptionQueue != "" {
-		logger.Info("Interruption handling is not part of this launcher yet: --interruption-queue is ignored", "queue", o.interruptionQueue)
-	}
 	if o.leaderElect && o.leaderElectionNamespace == "" {
 		o.leaderElectionNamespace = podNamespace()
 	}
@@ -137,6 +138,7 @@ func (o *launcherOptions) run(ctx context.Context) error {
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		HealthProbeBindAddress:  o.healthProbeBindAddress,
 		MetricsBindAddress:      o.metricsBindAddress,
+		InterruptionQueue:       o.interruptionQueue,
 	}
 	// Nodes join the API server the launcher talks to unless told
 	// otherwise: in the local cluster that is the kube-apiserver itself.
@@ -151,11 +153,13 @@ func (o *launcherOptions) run(ctx context.Context) error {
 		SSM:     ssm.NewFromConfig(awsConfig),
 		IAM:     iam.NewFromConfig(awsConfig),
 		Catalog: instanceTypes,
+		SQS:     sqs.NewFromConfig(awsConfig),
 	})
 	if err != nil {
 		return err
 	}
-	logger.Info("Starting the launcher", "cluster", o.clusterName, "region", awsConfig.Region, "clusterEndpoint", opts.ClusterEndpoint)
+	logger.Info("Starting the launcher", "cluster", o.clusterName, "region", awsConfig.Region, "clusterEndpoint", opts.ClusterEndpoint,
+		"interruptionQueue", opts.InterruptionQueue)
 	return mgr.Start(ctx)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
@@ -33,6 +34,12 @@ type Catalog interface {
 	// to launch it (insufficient capacity, say); the next InstanceTypes
 	// reports it unavailable with the reason until the TTL has passed.
 	MarkUnavailable(ctx context.Context, instanceType, zone, capacityType, reason string)
+
+	// MarkUnavailableAt is MarkUnavailable for a refusal that happened at a
+	// given time, learnt later (from a NodeClaim's annotation, say): the TTL
+	// runs from then, so an old refusal read again after a restart does not
+	// take the offering away a second time.
+	MarkUnavailableAt(ctx context.Context, instanceType, zone, capacityType, reason string, at time.Time)
 }
 
 // Provider is the Catalog built on a Source.
@@ -146,10 +153,15 @@ func (p *Provider) InstanceTypes(ctx context.Context, nodePool *karpv1.NodePool,
 
 // MarkUnavailable implements Catalog.
 func (p *Provider) MarkUnavailable(ctx context.Context, instanceType, zone, capacityType, reason string) {
-	p.unavailable.mark(offeringKey{instanceType, zone, capacityType}, reason)
+	p.MarkUnavailableAt(ctx, instanceType, zone, capacityType, reason, p.opts.Clock.Now())
+}
+
+// MarkUnavailableAt implements Catalog.
+func (p *Provider) MarkUnavailableAt(ctx context.Context, instanceType, zone, capacityType, reason string, at time.Time) {
+	p.unavailable.mark(offeringKey{instanceType, zone, capacityType}, reason, at)
 	klog.FromContext(ctx).V(1).Info("Offering marked unavailable",
 		"instanceType", instanceType, "zone", zone, "capacityType", capacityType,
-		"reason", reason, "for", p.opts.UnavailableOfferingTTL)
+		"reason", reason, "refusedAt", at, "for", p.opts.UnavailableOfferingTTL)
 }
 
 // classTypes builds every type of the snapshot as a node of the class. It

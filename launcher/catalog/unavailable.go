@@ -36,12 +36,19 @@ func newUnavailableOfferings(clk clock.PassiveClock, ttl time.Duration) *unavail
 	return &unavailableOfferings{clock: clk, ttl: ttl, entries: map[offeringKey]unavailableEntry{}}
 }
 
-// mark takes the offering away for the TTL, from now; marking it again
-// extends the time and replaces the reason.
-func (u *unavailableOfferings) mark(key offeringKey, reason string) {
-	until := u.clock.Now().Add(u.ttl)
+// mark takes the offering away for the TTL, counted from at, when EC2
+// refused it; a refusal older than the TTL changes nothing. Marking it again
+// replaces the reason and never shortens the time.
+func (u *unavailableOfferings) mark(key offeringKey, reason string, at time.Time) {
+	until := at.Add(u.ttl)
+	if !until.After(u.clock.Now()) {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if e, ok := u.entries[key]; ok && e.until.After(until) {
+		until = e.until
+	}
 	u.entries[key] = unavailableEntry{until: until, reason: reason}
 	if u.nextExpiry.IsZero() || until.Before(u.nextExpiry) {
 		u.nextExpiry = until

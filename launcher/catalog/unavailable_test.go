@@ -93,7 +93,7 @@ func TestUnavailableSeqNum(t *testing.T) {
 	if u.seqNum() != s0 {
 		t.Fatal("sequence number moved without a change")
 	}
-	u.mark(key, "ICE")
+	u.mark(key, "ICE", clock.Now())
 	s1 := u.seqNum()
 	if s1 == s0 {
 		t.Fatal("sequence number did not move on mark")
@@ -115,5 +115,46 @@ func TestUnavailableSeqNum(t *testing.T) {
 	}
 	if u.seqNum() != s2 {
 		t.Error("sequence number moved again with nothing left to expire")
+	}
+}
+
+// TestMarkUnavailableAt checks that a refusal learnt late counts its TTL from
+// when it happened: read again after a restart, an old refusal must not take
+// the offering away for another full TTL.
+func TestMarkUnavailableAt(t *testing.T) {
+	now := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	const ttl = 3 * time.Minute
+	for _, tc := range []struct {
+		name          string
+		refusedAgo    time.Duration
+		checkAfter    time.Duration
+		wantAvailable bool
+	}{
+		{name: "fresh refusal holds", refusedAgo: 0, checkAfter: ttl - time.Second, wantAvailable: false},
+		{name: "fresh refusal ends at the TTL", refusedAgo: 0, checkAfter: ttl, wantAvailable: true},
+		{name: "old refusal holds only what is left", refusedAgo: 2 * time.Minute, checkAfter: time.Minute - time.Second, wantAvailable: false},
+		{name: "old refusal ends a TTL after it happened", refusedAgo: 2 * time.Minute, checkAfter: time.Minute, wantAvailable: true},
+		{name: "refusal older than the TTL changes nothing", refusedAgo: time.Hour, checkAfter: 0, wantAvailable: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clocktesting.NewFakePassiveClock(now)
+			p := newStaticProvider(t, seedZones[:1], Options{Clock: clock, UnavailableOfferingTTL: ttl})
+			p.MarkUnavailableAt(ctx, "m5.large", "us-east-1a", wellknown.CapacityTypeSpot, "ICE", now.Add(-tc.refusedAgo))
+			clock.SetTime(now.Add(tc.checkAfter))
+			if o := offering(t, p, "p", "m5.large", "us-east-1a", wellknown.CapacityTypeSpot); o.Available != tc.wantAvailable {
+				t.Errorf("available %t, want %t", o.Available, tc.wantAvailable)
+			}
+		})
+	}
+
+	// An older refusal learnt after a newer one does not shorten it.
+	clock := clocktesting.NewFakePassiveClock(now)
+	p := newStaticProvider(t, seedZones[:1], Options{Clock: clock, UnavailableOfferingTTL: ttl})
+	p.MarkUnavailable(ctx, "m5.large", "us-east-1a", wellknown.CapacityTypeSpot, "new")
+	p.MarkUnavailableAt(ctx, "m5.large", "us-east-1a", wellknown.CapacityTypeSpot, "old", now.Add(-2*time.Minute))
+	clock.SetTime(now.Add(ttl - time.Second))
+	if o := offering(t, p, "p", "m5.large", "us-east-1a", wellknown.CapacityTypeSpot); o.Available {
+		t.Error("an older refusal learnt later shortened a newer one")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/go-logr/logr/testr"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
@@ -44,8 +43,10 @@ const clusterName = "e2e"
 // kwok, an EC2 simulator whose instances join it, and SDK clients pointed
 // at the simulator.
 type env struct {
-	t       *testing.T
-	ctx     context.Context
+	t   *testing.T
+	ctx context.Context
+	// log writes to this test while it runs, and nowhere after.
+	log     logr.Logger
 	cp      *controlplane.ControlPlane
 	sim     *ec2sim.Simulator
 	kube    client.Client
@@ -56,7 +57,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctrl.SetLogger(testr.New(t))
+	// First, so that its cleanup, which stops the logs reaching t, runs
+	// after everything that logs has stopped.
+	log := testLogs.logTo(t)
 	cp := controlplane.StartT(t, controlplane.Options{ControllerManager: true, Kwok: true})
 	sim, err := ec2sim.New(ec2sim.Options{
 		ClusterName:   clusterName,
@@ -64,7 +67,7 @@ func newEnv(t *testing.T) *env {
 		BootDelay:     time.Second,
 		ShutdownDelay: time.Second,
 		Seed:          7,
-		Log:           testr.New(t).WithName("ec2sim"),
+		Log:           log.WithName("ec2sim"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +92,7 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return &env{
-		t: t, ctx: ctx, cp: cp, sim: sim, kube: kube, clients: kubernetes.NewForConfigOrDie(cp.Config),
+		t: t, ctx: ctx, log: log, cp: cp, sim: sim, kube: kube, clients: kubernetes.NewForConfigOrDie(cp.Config),
 		aws: cfg, ec2: ec2.NewFromConfig(cfg),
 	}
 }
@@ -157,7 +160,7 @@ func (e *env) startLauncher(cfg launcherConfig) *launcher {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(klog.NewContext(e.ctx, testr.New(e.t).WithName("launcher")))
+	ctx, cancel := context.WithCancel(klog.NewContext(e.ctx, e.log.WithName("launcher")))
 	if cfg.cancel != nil {
 		cfg.cancel(cancel)
 	}
@@ -166,11 +169,13 @@ func (e *env) startLauncher(cfg launcherConfig) *launcher {
 		l.err = mgr.Start(ctx)
 		close(l.done)
 	}()
+	// Cancel, then wait for Start to return, before the test's later
+	// cleanups (the simulator, the control plane, the logs) run.
 	e.t.Cleanup(l.stop)
 	return l
 }
 
-// stop ends the launcher and waits for it.
+// stop ends the launcher and waits until its Start has returned.
 func (l *launcher) stop() {
 	l.cancel()
 	<-l.done

@@ -23,13 +23,17 @@ import (
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/launcher/drift"
+	"github.com/tailor-project/tailor/launcher/expiration"
 	"github.com/tailor-project/tailor/launcher/fieldindex"
 	"github.com/tailor-project/tailor/launcher/fleet"
 	"github.com/tailor-project/tailor/launcher/garbagecollection"
 	"github.com/tailor-project/tailor/launcher/instance"
+	"github.com/tailor-project/tailor/launcher/interruption"
 	"github.com/tailor-project/tailor/launcher/launchtemplate"
 	"github.com/tailor-project/tailor/launcher/nodeclaim"
 	"github.com/tailor-project/tailor/launcher/nodeclass"
+	"github.com/tailor-project/tailor/launcher/nodepool"
 	"github.com/tailor-project/tailor/launcher/termination"
 )
 
@@ -49,6 +53,9 @@ type AWS struct {
 	SSM     nodeclass.SSMAPI
 	IAM     nodeclass.IAMAPI
 	Catalog catalog.Catalog
+	// SQS reads the interruption queue; needed only with
+	// Options.InterruptionQueue.
+	SQS interruption.SQSAPI
 }
 
 // The AWS clients satisfy the interfaces.
@@ -151,10 +158,30 @@ func New(cfg *rest.Config, opts Options, clients AWS) (ctrl.Manager, error) {
 			Client: kube, Instances: instances, Recorder: recorder, Clock: clk,
 			Drainer: &termination.Drainer{Client: kube, Recorder: recorder, Clock: clk},
 		},
+		&drift.NodePoolHash{Client: kube},
+		&drift.NodeClassHash{Client: kube},
+		&drift.Drift{Client: kube, Networks: &drift.Networks{EC2: clients.EC2, Clock: clk}, Recorder: recorder},
+		&expiration.Expiration{Client: kube, Recorder: recorder, Clock: clk},
+		&nodepool.Status{Client: kube, Recorder: recorder},
+	}
+	var interruptions *interruption.Controller
+	if opts.InterruptionQueue != "" {
+		interruptions = &interruption.Controller{
+			SQS: clients.SQS, Queue: opts.InterruptionQueue, WaitTime: opts.InterruptionWaitTime,
+			Unavailable: clients.Catalog, Recorder: recorder, Clock: clk,
+		}
+		controllers = append(controllers, interruptions)
 	}
 	for _, c := range controllers {
 		if err := c.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up %T: %w", c, err)
+		}
+	}
+	if interruptions != nil {
+		// Readiness only: a restart does not bring the queue back, and the
+		// launcher works on without it.
+		if err := mgr.AddReadyzCheck("interruption-queue", interruptions.Ready); err != nil {
+			return nil, err
 		}
 	}
 	collector := &garbagecollection.Collector{

@@ -70,6 +70,7 @@ func TestManifests(t *testing.T) {
 	for _, need := range []struct{ group, resource, verb string }{
 		{"karpenter.sh", "nodeclaims", "delete"}, {"karpenter.sh", "nodeclaims/status", "patch"},
 		{"karpenter.k8s.aws", "ec2nodeclasses/status", "patch"}, {"", "nodes", "delete"},
+		{"karpenter.sh", "nodepools", "watch"}, {"karpenter.sh", "nodepools", "patch"}, {"karpenter.sh", "nodepools/status", "patch"},
 		{"", "pods/eviction", "create"}, {"", "pods", "delete"}, {"", "events", "create"},
 	} {
 		if !slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {

@@ -32,6 +32,14 @@ type Options struct {
 	GarbageCollectionInterval    time.Duration
 	GarbageCollectionGracePeriod time.Duration
 
+	// InterruptionQueue is the SQS queue EventBridge sends EC2 interruption
+	// events to, by name (resolved with GetQueueUrl) or URL; empty turns
+	// interruption handling off. AWS.SQS must be set with it.
+	InterruptionQueue string
+	// InterruptionWaitTime is the long poll of one receive from the queue;
+	// interruption.DefaultWaitTime when zero.
+	InterruptionWaitTime time.Duration
+
 	// LeaderElection runs the controllers in one replica at a time.
 	LeaderElection          bool
 	LeaderElectionNamespace string

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+	"github.com/tailor-project/tailor/apis/hash"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/awserr"
@@ -245,6 +246,10 @@ func (l *Launch) launched(claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeClass, resul
 			if result.Offering.ZoneID != "" {
 				claim.Labels[wellknown.TopologyZoneIDLabel] = result.Offering.ZoneID
 			}
+			// The hash of the class the instance is built from, against
+			// which drift judges later changes of the class.
+			metav1.SetMetaDataAnnotation(&claim.ObjectMeta, wellknown.NodeClassHashAnnotation, hash.EC2NodeClass(nc))
+			metav1.SetMetaDataAnnotation(&claim.ObjectMeta, ec2v1.AnnotationEC2NodeClassHashVersion, hash.EC2NodeClassVersion)
 			return recordUnavailable(claim, result.Unavailable)
 		},
 		status: func(claim *karpv1.NodeClaim) {

@@ -223,6 +223,14 @@ func TestRecordUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each refusal carries when it happened, for the scheduler to count its
+	// TTL from.
+	for i := range got {
+		if got[i].At.IsZero() || got[i].At.After(time.Now()) || time.Since(got[i].At) > time.Minute {
+			t.Errorf("offering %s recorded at %v, want about now", got[i].InstanceType, got[i].At)
+		}
+		got[i].At = time.Time{}
+	}
 	if !slices.Equal(got, []fleet.Offering{again, second}) {
 		t.Errorf("recorded %+v", got)
 	}

@@ -3,6 +3,7 @@ package nodeclaim
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -21,8 +22,9 @@ func UnavailableOfferings(claim *karpv1.NodeClaim) ([]fleet.Offering, error) {
 	return out, nil
 }
 
-// recordUnavailable adds offerings to the claim's annotation; an offering
-// already recorded gets its new reason.
+// recordUnavailable adds offerings to the claim's annotation, each with the
+// time EC2 refused it (now, unless it says); an offering already recorded
+// gets its new reason and time.
 func recordUnavailable(claim *karpv1.NodeClaim, offerings []fleet.Offering) error {
 	if len(offerings) == 0 {
 		return nil
@@ -37,7 +39,11 @@ func recordUnavailable(claim *karpv1.NodeClaim, offerings []fleet.Offering) erro
 	for i, o := range recorded {
 		index[key{o.InstanceType, o.Zone, o.CapacityType}] = i
 	}
+	now := time.Now().UTC().Truncate(time.Second)
 	for _, o := range offerings {
+		if o.At.IsZero() {
+			o.At = now
+		}
 		k := key{o.InstanceType, o.Zone, o.CapacityType}
 		if i, ok := index[k]; ok {
 			recorded[i] = o
@@ -55,4 +61,12 @@ func recordUnavailable(claim *karpv1.NodeClaim, offerings []fleet.Offering) erro
 	}
 	claim.Annotations[UnavailableOfferingsAnnotation] = string(raw)
 	return nil
+}
+
+// RecordUnavailable is recordUnavailable for the rest of the launcher: the
+// interruption handler records the spot offering EC2 takes back, so that
+// the scheduler plugin, which reads the annotation into its own catalog,
+// avoids it for the replacement.
+func RecordUnavailable(claim *karpv1.NodeClaim, offerings ...fleet.Offering) error {
+	return recordUnavailable(claim, offerings)
 }

@@ -3,11 +3,11 @@ package disruption
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 )
@@ -74,16 +74,14 @@ func inForce(b karpv1.Budget, now time.Time) (bool, error) {
 	return !tick.After(now), nil
 }
 
-// count reads "5" or "10%" (of nodes, rounded up).
+// count reads "5" or "10%" of nodes, a percentage rounded up as Karpenter
+// does, so "10%" of 3 nodes still lets one go.
 func count(spec string, nodes int) (int, error) {
-	if p, ok := strings.CutSuffix(spec, "%"); ok {
-		pct, err := strconv.Atoi(p)
-		if err != nil {
-			return 0, fmt.Errorf("nodes %q: %w", spec, err)
-		}
-		return int(math.Ceil(float64(nodes) * float64(pct) / 100)), nil
+	v := intstr.Parse(spec)
+	if v.Type == intstr.String && !strings.HasSuffix(spec, "%") {
+		return 0, fmt.Errorf("nodes %q: not a number or a percentage", spec)
 	}
-	n, err := strconv.Atoi(spec)
+	n, err := intstr.GetScaledValueFromIntOrPercent(&v, nodes, true)
 	if err != nil {
 		return 0, fmt.Errorf("nodes %q: %w", spec, err)
 	}

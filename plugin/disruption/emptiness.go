@@ -45,24 +45,6 @@ type Emptiness struct {
 	blocked map[string]bool
 }
 
-// Run checks every interval until ctx ends.
-func (e *Emptiness) Run(ctx context.Context, interval time.Duration) {
-	logger := klog.FromContext(ctx).WithValues("controller", "emptiness")
-	ctx = klog.NewContext(ctx, logger)
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		if err := e.Reconcile(ctx); err != nil {
-			logger.Error(err, "Looking for empty nodes")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
-}
-
 // Reconcile looks at every pool's nodes once and removes those that have
 // been empty for long enough, as far as the budgets allow.
 func (e *Emptiness) Reconcile(ctx context.Context) error {
@@ -93,9 +75,24 @@ func (e *Emptiness) Reconcile(ctx context.Context) error {
 		byPool[nc.Labels[wellknown.NodePoolLabel]] = append(byPool[nc.Labels[wellknown.NodePoolLabel]], nc)
 	}
 	seen := map[string]bool{}
+	// A replacement's node is empty until the node it replaces is drained:
+	// it is not for emptiness to take while that node is still there.
+	for i := range claims.Items {
+		for _, old := range replacedBy(&claims.Items[i]) {
+			for j := range claims.Items {
+				if claims.Items[j].Name == old {
+					seen[claims.Items[i].Name] = true
+				}
+			}
+		}
+	}
+	waiting := make(map[string]bool, len(seen))
+	for name := range seen {
+		waiting[name] = true
+	}
 	for i := range pools.Items {
 		np := &pools.Items[i]
-		if err := e.pool(ctx, np, byPool[np.Name], onNode, seen); err != nil {
+		if err := e.pool(ctx, np, byPool[np.Name], onNode, seen, waiting); err != nil {
 			klog.FromContext(ctx).Error(err, "Removing empty nodes", "nodePool", np.Name)
 		}
 	}
@@ -108,7 +105,7 @@ func (e *Emptiness) Reconcile(ctx context.Context) error {
 	return nil
 }
 
-func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*karpv1.NodeClaim, onNode map[string][]*corev1.Pod, seen map[string]bool) error {
+func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*karpv1.NodeClaim, onNode map[string][]*corev1.Pod, seen, waiting map[string]bool) error {
 	logger := klog.FromContext(ctx).WithValues("nodePool", np.Name)
 	after := np.Spec.Disruption.ConsolidateAfter
 	now := e.Clock.Now()
@@ -123,7 +120,7 @@ func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*kar
 			disrupting++
 			continue
 		}
-		if nc.Status.NodeName == "" || !e.empty(nc, onNode[nc.Status.NodeName]) {
+		if nc.Status.NodeName == "" || waiting[nc.Name] || !e.empty(nc, onNode[nc.Status.NodeName]) {
 			continue
 		}
 		seen[nc.Name] = true

@@ -1,6 +1,7 @@
 package reservation
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -92,8 +93,78 @@ func TestLedger(t *testing.T) {
 				t.Error("a forgotten claim keeps its reservations")
 			}
 		}},
+		{name: "a withdrawn claim never comes back through Restore", run: func(t *testing.T, l *Ledger) {
+			// Reserve released p1 (it binds elsewhere), the claim went
+			// unused and was withdrawn; then the binding failed.
+			l.Reserve("claim-a", res("p1", "1"))
+			r, _ := l.Of("p1")
+			if _, unused := l.Release("p1"); !unused {
+				t.Fatal("claim not unused after its only pod left")
+			}
+			if !l.BeginWithdraw("claim-a") {
+				t.Fatal("an unused claim could not be withdrawn")
+			}
+			l.EndWithdraw("claim-a", true)
+			if l.Restore(r, false) {
+				t.Error("Restore brought back a reservation on a withdrawn claim")
+			}
+			if _, ok := l.Of("p1"); ok {
+				t.Error("p1 waits on a withdrawn claim")
+			}
+			if got := l.Claims(); len(got) != 0 {
+				t.Errorf("withdrawn claim still known: %v", got)
+			}
+		}},
+		{name: "restore during a withdrawal is refused", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"))
+			r, _ := l.Of("p1")
+			l.Release("p1")
+			l.BeginWithdraw("claim-a")
+			if l.Restore(r, false) {
+				t.Error("Restore landed on a claim being withdrawn")
+			}
+			// The claim launched meanwhile and could not be deleted: it takes
+			// reservations again.
+			l.EndWithdraw("claim-a", false)
+			if err := l.Reserve("claim-a", res("p2", "1")); err != nil {
+				t.Errorf("a claim whose withdrawal failed refuses reservations: %v", err)
+			}
+		}},
+		{name: "no reservation lands on a forgotten or withdrawing claim", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"))
+			l.Forget("claim-a")
+			if err := l.Reserve("claim-a", res("p2", "1")); !errors.Is(err, ErrClaimGone) {
+				t.Errorf("reserve on a forgotten claim: %v, want ErrClaimGone", err)
+			}
+			l.Track("claim-b")
+			l.BeginWithdraw("claim-b")
+			if err := l.Reserve("claim-b", res("p2", "1")); !errors.Is(err, ErrClaimGone) {
+				t.Errorf("reserve on a withdrawing claim: %v, want ErrClaimGone", err)
+			}
+			l.Track("claim-a")
+			if got := l.Claims(); len(got) != 1 || got[0] != "claim-b" {
+				t.Errorf("claims %v, want only claim-b", got)
+			}
+		}},
+		{name: "a claim a pod waits for or bound to is not withdrawn", run: func(t *testing.T, l *Ledger) {
+			l.Reserve("claim-a", res("p1", "1"), res("p2", "1"))
+			if l.BeginWithdraw("claim-a") {
+				t.Error("withdrawing a claim pods wait for")
+			}
+			l.Consume("p1")
+			l.Release("p2")
+			if l.BeginWithdraw("claim-a") {
+				t.Error("withdrawing a claim a pod bound to")
+			}
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, New()) })
+		t.Run(tc.name, func(t *testing.T) {
+			l := New()
+			tc.run(t, l)
+			if err := l.Check(); err != nil {
+				t.Errorf("invariant: %v", err)
+			}
+		})
 	}
 }
 

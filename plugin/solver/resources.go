@@ -55,6 +55,30 @@ func (r resources) add(o resources) resources {
 	return out
 }
 
+// sub returns r - o; the extended map is copied, never shared.
+func (r resources) sub(o resources) resources {
+	neg := resources{cpu: -o.cpu, memory: -o.memory, storage: -o.storage, pods: -o.pods}
+	if len(o.extended) > 0 {
+		neg.extended = make(map[corev1.ResourceName]int64, len(o.extended))
+		for n, v := range o.extended {
+			neg.extended[n] = -v
+		}
+	}
+	return r.add(neg)
+}
+
+// atLeastZero returns r with every negative amount raised to zero.
+func (r resources) atLeastZero() resources {
+	out := resources{cpu: max(r.cpu, 0), memory: max(r.memory, 0), storage: max(r.storage, 0), pods: max(r.pods, 0)}
+	for n, v := range r.extended {
+		if out.extended == nil {
+			out.extended = map[corev1.ResourceName]int64{}
+		}
+		out.extended[n] = max(v, 0)
+	}
+	return out
+}
+
 // fitsIn reports whether r is no more than capacity in every resource.
 func (r resources) fitsIn(capacity resources) bool {
 	if r.cpu > capacity.cpu || r.memory > capacity.memory || r.storage > capacity.storage || r.pods > capacity.pods {

@@ -21,12 +21,9 @@ const defaultMaxInstanceTypes = 60
 type poolState struct {
 	*Pool
 	overhead resources
-	// limited: remaining is what the pool's limits still allow, for cpu
-	// when limitsCPU and for memory when limitsMemory; a resource the limits
-	// do not name is not limited.
-	limited                 bool
-	limitsCPU, limitsMemory bool
-	remaining               resources
+	// limits are what the pool's spec.limits still allow; nil when the pool
+	// has none.
+	limits *limits
 	// base are the pool's options before any pod narrows them.
 	base []option
 	// narrowed caches the options of requirements pods narrowed the pool
@@ -71,13 +68,7 @@ func Solve(in Input) *Result {
 		s.maxTypes = defaultMaxInstanceTypes
 	}
 	for _, p := range in.Pools {
-		ps := &poolState{Pool: p, overhead: newResources(p.DaemonOverhead)}
-		if p.Remaining != nil {
-			_, ps.limitsCPU = p.Remaining[corev1.ResourceCPU]
-			_, ps.limitsMemory = p.Remaining[corev1.ResourceMemory]
-			ps.limited = ps.limitsCPU || ps.limitsMemory
-			ps.remaining = newResources(p.Remaining)
-		}
+		ps := &poolState{Pool: p, overhead: newResources(p.DaemonOverhead), limits: newLimits(p.Remaining)}
 		ps.base = optionsFor(p, p.Requirements, ps.overhead)
 		s.pools = append(s.pools, ps)
 	}
@@ -112,7 +103,9 @@ func Solve(in Input) *Result {
 			}
 			continue
 		}
-		n.finalize(s.maxTypes, s.poolOf(n).withinLimits(n))
+		pool := s.poolOf(n)
+		n.finalize(s.maxTypes, pool.withinLimits(n))
+		pool.countLargest(n)
 		result.Nodes = append(result.Nodes, n)
 	}
 	return result
@@ -448,7 +441,7 @@ func (s *solver) sizeFor(pool *poolState, pi *podInfo, options []option) (*optio
 	}
 	key := sizeKey{class: pi.class, alone: pi.alone, options: &options[0], n: len(options)}
 	sp := s.sizePlans[key]
-	if sp == nil || len(sp.plan) <= left || pool.limited {
+	if sp == nil || len(sp.plan) <= left || pool.limits != nil {
 		sp = newSizePlan(pool, pi.req, options, left)
 		s.sizePlans[key] = sp
 	}
@@ -527,61 +520,65 @@ func newSizePlan(pool *poolState, req resources, options []option, left int) *si
 }
 
 // allows reports whether the pool's limits let a node grow from one size
-// (nil for a new node) to another.
+// (nil for a new node, which also counts one node more) to another.
 func (p *poolState) allows(from, to *option) bool {
-	if !p.limited {
+	if p.limits == nil {
 		return true
 	}
-	grow := newResources(to.it.Capacity)
-	if from != nil {
-		old := newResources(from.it.Capacity)
-		grow.cpu -= old.cpu
-		grow.memory -= old.memory
+	nodes := int64(0)
+	if from == nil {
+		nodes = 1
 	}
-	return (!p.limitsCPU || grow.cpu <= p.remaining.cpu) && (!p.limitsMemory || grow.memory <= p.remaining.memory)
+	return p.limits.allows(growth(from, to), nodes)
 }
 
 // withinLimits returns whether an option of the node stays within the
 // pool's limits if the launcher picks it instead of the size the node was
-// planned at: the plan counted the planned size, the rest of the limits is
-// headroom.
+// planned at: the plan counted the planned size, and what the limits still
+// allow is the headroom. Nodes are finalized one at a time, each taking the
+// headroom its largest option uses (countLargest), so no two nodes of a
+// batch count on the same headroom.
 func (p *poolState) withinLimits(n *Node) func(*option) bool {
-	if !p.limited || n.target == nil || n.target.it == nil {
+	if p.limits == nil || n.target == nil || n.target.it == nil {
 		return func(*option) bool { return true }
 	}
-	planned := newResources(n.target.it.Capacity)
-	return func(o *option) bool {
-		c := newResources(o.it.Capacity)
-		return (!p.limitsCPU || c.cpu <= planned.cpu+p.remaining.cpu) && (!p.limitsMemory || c.memory <= planned.memory+p.remaining.memory)
-	}
+	return func(o *option) bool { return p.limits.allows(growth(n.target, o), 0) }
 }
 
-// describeRemaining names what the limits still allow, for the limited
-// resources only.
+// countLargest counts a finalized node at its largest offered type.
+func (p *poolState) countLargest(n *Node) {
+	if p.limits == nil || n.target == nil || n.target.it == nil || len(n.InstanceTypes) == 0 {
+		return
+	}
+	kept := make([]*option, 0, len(n.InstanceTypes))
+	for i := range n.options {
+		for _, it := range n.InstanceTypes {
+			if n.options[i].it == it {
+				kept = append(kept, &n.options[i])
+				break
+			}
+		}
+	}
+	extra := largest(kept).sub(newResources(n.target.it.Capacity))
+	p.limits.take(extra.atLeastZero(), 0)
+}
+
+// describeRemaining names what the limits still allow.
 func (p *poolState) describeRemaining() string {
-	var parts []string
-	if p.limitsCPU {
-		parts = append(parts, fmt.Sprintf("cpu=%dm", p.remaining.cpu))
-	}
-	if p.limitsMemory {
-		parts = append(parts, fmt.Sprintf("memory=%dMi", p.remaining.memory>>20))
-	}
-	return strings.Join(parts, " ")
+	return p.limits.describe()
 }
 
 // commit places the pod as the candidate says.
 func (s *solver) commit(pi *podInfo, c *candidate) {
 	n := c.node
-	if pool := s.poolOf(n); pool.limited && !n.inFlight {
-		// A new node takes its size from the limits; a grown one the difference.
-		grow := newResources(c.target.it.Capacity)
-		if len(n.Pods) > 0 {
-			old := newResources(n.target.it.Capacity)
-			grow.cpu -= old.cpu
-			grow.memory -= old.memory
+	if pool := s.poolOf(n); pool.limits != nil && !n.inFlight {
+		// A new node takes its size and one node from the limits; a grown
+		// one the difference.
+		if len(n.Pods) == 0 {
+			pool.limits.take(growth(nil, c.target), 1)
+		} else {
+			pool.limits.take(growth(n.target, c.target), 0)
 		}
-		pool.remaining.cpu -= grow.cpu
-		pool.remaining.memory -= grow.memory
 	}
 	n.Pods = append(n.Pods, pi.pod)
 	n.labelSets[pi.labelSet]++

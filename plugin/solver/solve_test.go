@@ -1,11 +1,13 @@
 package solver_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -212,5 +214,84 @@ func TestLimitsOnOneResource(t *testing.T) {
 		if !strings.Contains(err.Error(), "the pool's limits leave no room (remaining cpu=") || strings.Contains(err.Error(), "memory") {
 			t.Errorf("reason %q", err)
 		}
+	}
+}
+
+// TestLimitsHoldForTheWholeBatch: however many nodes one batch plans, the
+// pool's limits hold with every claim counted at the largest type it offers,
+// for every resource the limits name, the node count included.
+func TestLimitsHoldForTheWholeBatch(t *testing.T) {
+	c := staticCatalog(t)
+	basic := seedPools(t, "01-nodepool-basic.yaml")[0]
+	anyCategory := basic.DeepCopy()
+	anyCategory.Name = "any"
+	anyCategory.Spec.Template.Spec.Requirements = nil
+	gpu := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Requests[wellknown.ResourceNVIDIAGPU] = *resourceOf("1")
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{wellknown.ResourceNVIDIAGPU: *resourceOf("1")}
+	}
+	gpuPods := make([]*corev1.Pod, 6)
+	for i := range gpuPods {
+		gpuPods[i] = podWith(fmt.Sprintf("train-%d", i), "2", "8Gi", gpu)
+	}
+	for _, tc := range []struct {
+		name   string
+		np     *karpv1.NodePool
+		limits corev1.ResourceList
+		pods   []*corev1.Pod
+		// binds: the limits leave pods unplaced; otherwise they leave
+		// headroom that every claim of the batch could count on alone.
+		binds bool
+	}{
+		{name: "cpu headroom is shared", np: basic, limits: corev1.ResourceList{corev1.ResourceCPU: *resourceOf("20")}, pods: inflate(t, 10)},
+		{name: "memory headroom is shared", np: basic, limits: corev1.ResourceList{corev1.ResourceMemory: *resourceOf("96Gi")}, pods: inflate(t, 12)},
+		{name: "cpu", np: basic, limits: corev1.ResourceList{corev1.ResourceCPU: *resourceOf("20")}, pods: inflate(t, 40), binds: true},
+		{name: "memory", np: basic, limits: corev1.ResourceList{corev1.ResourceMemory: *resourceOf("48Gi")}, pods: inflate(t, 40), binds: true},
+		{name: "nodes", np: basic, limits: corev1.ResourceList{solver.ResourceNodes: *resourceOf("3")}, pods: inflate(t, 2000), binds: true},
+		{name: "cpu and nodes", np: basic, limits: corev1.ResourceList{corev1.ResourceCPU: *resourceOf("64"), solver.ResourceNodes: *resourceOf("2")}, pods: inflate(t, 100), binds: true},
+		{name: "gpus", np: anyCategory, limits: corev1.ResourceList{wellknown.ResourceNVIDIAGPU: *resourceOf("3")}, pods: gpuPods, binds: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := pool(t, c, tc.np)
+			p.Remaining = tc.limits
+			res := solver.Solve(solver.Input{Pods: tc.pods, Pools: []*solver.Pool{p}})
+			if len(res.Nodes) == 0 {
+				t.Fatalf("nothing placed: %v", firstError(res.Unplaced))
+			}
+			if tc.binds != (len(res.Unplaced) > 0) {
+				t.Fatalf("%d pods unplaced; want the limits %v to bind: %v", len(res.Unplaced), tc.limits, tc.binds)
+			}
+			counted := corev1.ResourceList{solver.ResourceNodes: *resource.NewQuantity(int64(len(res.Nodes)), resource.DecimalSI)}
+			for _, n := range res.Nodes {
+				if len(n.InstanceTypes) == 0 {
+					t.Fatalf("node %s offers no instance type", n.Name)
+				}
+				for name := range tc.limits {
+					most := resource.Quantity{}
+					for _, it := range n.InstanceTypes {
+						if q, ok := it.Capacity[name]; ok && q.Cmp(most) > 0 {
+							most = q.DeepCopy()
+						}
+					}
+					if name == solver.ResourceNodes {
+						continue
+					}
+					sum := counted[name]
+					sum.Add(most)
+					counted[name] = sum
+				}
+			}
+			for name, limit := range tc.limits {
+				if got := counted[name]; got.Cmp(limit) > 0 {
+					t.Errorf("the batch's claims, each at its largest type, hold %s of %s; the limit is %s", got.String(), name, limit.String())
+				}
+			}
+			for _, err := range res.Unplaced {
+				if !strings.Contains(err.Error(), "limits") {
+					t.Errorf("an unplaced pod's reason does not name the limits: %v", err)
+				}
+				break
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 )
@@ -37,6 +38,49 @@ type TailorArgs struct {
 	ProvisionBeforePreemption *bool `json:"provisionBeforePreemption,omitempty"`
 	// Catalog says where instance types and prices come from.
 	Catalog CatalogArgs `json:"catalog,omitempty"`
+	// ReservationResyncPeriod is how often every reservation is checked
+	// against its pod and claim, and the reservations recorded on claims
+	// are adopted. Events settle most reservations at once; the resync
+	// catches what an event missed, and keeps a standby replica's ledger
+	// current for when it takes over. Default 30s.
+	ReservationResyncPeriod *metav1.Duration `json:"reservationResyncPeriod,omitempty"`
+	// DisruptionLease elects the one replica that runs the disruption loop.
+	// kube-scheduler's own leader election covers scheduling only: the
+	// disruption loop runs beside it and takes its own Lease, so two
+	// replicas never remove nodes at once, during a rolling update too.
+	DisruptionLease LeaseArgs `json:"disruptionLease,omitempty"`
+	// Consolidation tunes how the disruption loop replaces and removes
+	// underused nodes.
+	Consolidation ConsolidationArgs `json:"consolidation,omitempty"`
+}
+
+// ConsolidationArgs tune consolidation.
+type ConsolidationArgs struct {
+	// MinSavings is the least share of the replaced nodes' price a
+	// replacement must save, 0 to 1, so that a cent's difference does not
+	// churn the fleet. Default 0.05.
+	MinSavings *float64 `json:"minSavings,omitempty"`
+	// ValidationPeriod is how long a decision waits before it is checked
+	// again and carried out, so a node that just lost its pods for a moment
+	// is not acted on. Default 15s, as Karpenter's.
+	ValidationPeriod *metav1.Duration `json:"validationPeriod,omitempty"`
+}
+
+// LeaseArgs name a Lease and its timing, as kube-scheduler's leaderElection
+// does.
+type LeaseArgs struct {
+	// Namespace of the Lease. Default kube-system.
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the Lease. Default tailor-disruption.
+	Name string `json:"name,omitempty"`
+	// LeaseDuration is how long a standby waits after the last renewal
+	// before it takes over. Default 15s.
+	LeaseDuration *metav1.Duration `json:"leaseDuration,omitempty"`
+	// RenewDeadline is how long the holder keeps trying to renew before it
+	// stops disrupting. Default 10s.
+	RenewDeadline *metav1.Duration `json:"renewDeadline,omitempty"`
+	// RetryPeriod is how often the Lease is tried. Default 2s.
+	RetryPeriod *metav1.Duration `json:"retryPeriod,omitempty"`
 }
 
 // CatalogArgs choose the instance-type catalog.
@@ -75,6 +119,31 @@ func SetDefaults(args *TailorArgs) {
 	if args.Catalog.Source == "" {
 		args.Catalog.Source = CatalogSourceAWS
 	}
+	if args.ReservationResyncPeriod == nil {
+		args.ReservationResyncPeriod = &metav1.Duration{Duration: 30 * time.Second}
+	}
+	if args.Consolidation.MinSavings == nil {
+		m := 0.05
+		args.Consolidation.MinSavings = &m
+	}
+	if args.Consolidation.ValidationPeriod == nil {
+		args.Consolidation.ValidationPeriod = &metav1.Duration{Duration: 15 * time.Second}
+	}
+	l := &args.DisruptionLease
+	if l.Namespace == "" {
+		l.Namespace = metav1.NamespaceSystem
+	}
+	if l.Name == "" {
+		l.Name = "tailor-disruption"
+	}
+	for _, d := range []struct {
+		field **metav1.Duration
+		def   time.Duration
+	}{{&l.LeaseDuration, 15 * time.Second}, {&l.RenewDeadline, 10 * time.Second}, {&l.RetryPeriod, 2 * time.Second}} {
+		if *d.field == nil {
+			*d.field = &metav1.Duration{Duration: d.def}
+		}
+	}
 }
 
 // Validate checks defaulted args; errors name the field.
@@ -107,7 +176,40 @@ func Validate(path *field.Path, args *TailorArgs) error {
 			errs = append(errs, field.Invalid(cat.Child("endpoint"), e, "must be an absolute URL such as http://127.0.0.1:4566"))
 		}
 	}
+	if d := args.ReservationResyncPeriod.Duration; d <= 0 {
+		errs = append(errs, field.Invalid(path.Child("reservationResyncPeriod"), d.String(), "must be positive"))
+	}
+	errs = append(errs, validateLease(path.Child("disruptionLease"), &args.DisruptionLease)...)
+	cons := path.Child("consolidation")
+	if m := *args.Consolidation.MinSavings; m < 0 || m > 1 {
+		errs = append(errs, field.Invalid(cons.Child("minSavings"), m, "must be between 0 and 1: a share of the replaced nodes' price"))
+	}
+	if d := args.Consolidation.ValidationPeriod.Duration; d < 0 {
+		errs = append(errs, field.Invalid(cons.Child("validationPeriod"), d.String(), "must not be negative"))
+	}
 	return errs.ToAggregate()
+}
+
+// validateLease checks what client-go's leader election would refuse, so the
+// scheduler fails at start with the field named instead of later.
+func validateLease(path *field.Path, l *LeaseArgs) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(l.Namespace) {
+		errs = append(errs, field.Invalid(path.Child("namespace"), l.Namespace, msg))
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(l.Name) {
+		errs = append(errs, field.Invalid(path.Child("name"), l.Name, msg))
+	}
+	lease, renew, retry := l.LeaseDuration.Duration, l.RenewDeadline.Duration, l.RetryPeriod.Duration
+	switch {
+	case retry <= 0:
+		errs = append(errs, field.Invalid(path.Child("retryPeriod"), retry.String(), "must be positive"))
+	case renew <= retry:
+		errs = append(errs, field.Invalid(path.Child("renewDeadline"), renew.String(), fmt.Sprintf("must be longer than retryPeriod (%s)", retry)))
+	case lease <= renew:
+		errs = append(errs, field.Invalid(path.Child("leaseDuration"), lease.String(), fmt.Sprintf("must be longer than renewDeadline (%s)", renew)))
+	}
+	return errs
 }
 
 // decodeArgs reads the plugin's args as the framework hands them over: nil
@@ -150,5 +252,22 @@ func (in *TailorArgs) DeepCopy() *TailorArgs {
 		out.ProvisionBeforePreemption = &b
 	}
 	out.Catalog.Zones = append([]string(nil), in.Catalog.Zones...)
+	out.ReservationResyncPeriod = copyDuration(in.ReservationResyncPeriod)
+	out.DisruptionLease.LeaseDuration = copyDuration(in.DisruptionLease.LeaseDuration)
+	out.DisruptionLease.RenewDeadline = copyDuration(in.DisruptionLease.RenewDeadline)
+	out.DisruptionLease.RetryPeriod = copyDuration(in.DisruptionLease.RetryPeriod)
+	if in.Consolidation.MinSavings != nil {
+		m := *in.Consolidation.MinSavings
+		out.Consolidation.MinSavings = &m
+	}
+	out.Consolidation.ValidationPeriod = copyDuration(in.Consolidation.ValidationPeriod)
 	return &out
+}
+
+func copyDuration(d *metav1.Duration) *metav1.Duration {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	return &c
 }

@@ -2,10 +2,12 @@ package tailor
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tailor-project/tailor/apis/hash"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -20,7 +22,7 @@ const PriceAnnotation = "tailor.sh/planned-price"
 // nodeClaimFor writes a planned node as a NodeClaim: the pool's template,
 // the requirements narrowed by its pods, the instance types that hold them
 // cheapest first, and the pods it is for.
-func nodeClaimFor(n *solver.Node) (*karpv1.NodeClaim, error) {
+func nodeClaimFor(n *solver.Node, now time.Time) (*karpv1.NodeClaim, error) {
 	np := n.Pool.NodePool
 	tmpl := np.Spec.Template
 	reqs := make(requirements.Requirements, len(n.Requirements)+1)
@@ -59,13 +61,17 @@ func nodeClaimFor(n *solver.Node) (*karpv1.NodeClaim, error) {
 	}
 	pods := make([]reservation.Pod, len(n.Pods))
 	for i, p := range n.Pods {
-		pods[i] = reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name}
+		pods[i] = reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name, Since: now}
 	}
 	reserved, err := reservation.Encode(pods)
 	if err != nil {
 		return nil, err
 	}
 	annotations[reservation.Annotation] = reserved
+	// The hash of the template the claim is made from, against which the
+	// launcher judges whether the pool has drifted from the node since.
+	annotations[wellknown.NodePoolHashAnnotation] = hash.NodePool(np)
+	annotations[wellknown.NodePoolHashVersionAnnotation] = hash.NodePoolVersion
 	annotations[PriceAnnotation] = fmt.Sprintf("%.4f", n.Price)
 
 	return &karpv1.NodeClaim{

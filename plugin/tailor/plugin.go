@@ -10,6 +10,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -48,15 +49,26 @@ type Tailor struct {
 	// scheduler was built with.
 	registry simulate.Deps
 
+	// disruption is the disruption loop; it runs in the replica that holds
+	// the disruption Lease.
+	disruption *disruption.Controller
+
 	// ready closes once the caches synced and the ledger was rebuilt from
 	// the claims; no batch is solved before, so a restarted scheduler does
 	// not buy again what it bought before.
 	ready chan struct{}
 
+	// retries holds the pods whose provisioning failed, each with its own
+	// backoff (retry.go).
+	retries *retryQueue
+
 	mu sync.Mutex
-	// unplaceable remembers the last reason each pod could not be provided
-	// for, so the event is sent once per change, not once per attempt.
-	unplaceable map[string]string
+	// explained remembers the last thing each pod was told, so an event is
+	// sent once per change, not once per attempt, and the pods Tailor
+	// refused can be decided again when a pool changes.
+	explained map[types.UID]explanation
+	// lostRoom remembers the claim each pod lost its room on (reconcile.go).
+	lostRoom map[types.UID]string
 	// profileChecked: the PostFilter order was compared with the setting.
 	profileChecked bool
 
@@ -132,23 +144,29 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 		return nil, fmt.Errorf("building the client: %w", err)
 	}
 	t := &Tailor{
-		handle:      h,
-		args:        args,
-		catalog:     cat,
-		ledger:      reservation.New(),
-		objects:     objects,
-		client:      c,
-		registry:    simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
-		ready:       make(chan struct{}),
-		unplaceable: map[string]string{},
+		handle:    h,
+		args:      args,
+		catalog:   cat,
+		ledger:    reservation.New(),
+		objects:   objects,
+		client:    c,
+		registry:  simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
+		ready:     make(chan struct{}),
+		retries:   newRetryQueue(),
+		explained: map[types.UID]explanation{},
+		lostRoom:  map[types.UID]string{},
 	}
 	// Register the informers the batcher reads before the scheduler starts
 	// its factory.
 	h.SharedInformerFactory().Core().V1().Nodes().Informer()
 	h.SharedInformerFactory().Core().V1().Pods().Informer()
 	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
+	t.disruption = t.newDisruption()
 	t.batcher = newBatcher(args.BatchIdleDuration.Duration, args.BatchMaxDuration.Duration, t.provision)
 	if err := t.watchClaims(ctx); err != nil {
+		return nil, err
+	}
+	if err := t.watchPoolsAndClasses(ctx); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -173,8 +191,33 @@ func (t *Tailor) start(ctx context.Context) {
 		logger.Error(err, "Rebuilding reservations from NodeClaims")
 	}
 	close(t.ready)
+	go t.runResync(ctx)
+	go t.runRetries(ctx)
+	go t.runDisruption(ctx)
+	t.batcher.run(ctx)
+}
+
+// runDisruption runs the disruption loop in the one replica that holds the
+// disruption Lease; see TailorArgs.DisruptionLease.
+func (t *Tailor) runDisruption(ctx context.Context) {
+	l := t.args.DisruptionLease
+	lease := disruption.Lease{
+		Namespace:     l.Namespace,
+		Name:          l.Name,
+		LeaseDuration: l.LeaseDuration.Duration,
+		RenewDeadline: l.RenewDeadline.Duration,
+		RetryPeriod:   l.RetryPeriod.Duration,
+	}
+	lease.Run(ctx, t.handle.ClientSet(), func(ctx context.Context) {
+		t.disruption.Run(ctx, disruptionInterval)
+	})
+}
+
+// newDisruption builds the disruption loop over the plugin's caches, with the
+// plugin's own provisioning path as its planner.
+func (t *Tailor) newDisruption() *disruption.Controller {
 	informers := t.handle.SharedInformerFactory().Core().V1()
-	empty := &disruption.Emptiness{
+	return disruption.NewController(disruption.Env{
 		Objects:      t.objects,
 		Client:       t.client,
 		Pods:         informers.Pods().Lister(),
@@ -182,14 +225,18 @@ func (t *Tailor) start(ctx context.Context) {
 		Reservations: t.ledger,
 		Recorder:     t.handle.EventRecorder(),
 		Clock:        clock.RealClock{},
-	}
-	go empty.Run(ctx, emptinessInterval)
-	t.batcher.run(ctx)
+		Planner:      t,
+		PDBs:         t.handle.SharedInformerFactory().Policy().V1().PodDisruptionBudgets().Lister(),
+		// Read from the args, defaulted and validated.
+		MinSavings:       *t.args.Consolidation.MinSavings,
+		ValidationPeriod: t.args.Consolidation.ValidationPeriod.Duration,
+	})
 }
 
-// emptinessInterval is how often the disruption loop looks for empty nodes:
-// often enough next to a consolidateAfter of a minute or more.
-const emptinessInterval = 5 * time.Second
+// disruptionInterval is how often the disruption loop passes: often enough
+// next to a consolidateAfter of a minute or more. A claim that starts being
+// deleted wakes it at once.
+const disruptionInterval = 5 * time.Second
 
 // newCatalog builds the catalog the args name.
 func newCatalog(ctx context.Context, args CatalogArgs) (catalog.Catalog, error) {

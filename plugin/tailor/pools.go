@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,8 +71,10 @@ func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poo
 	return set, nil
 }
 
-// remaining is what the pool's limits leave after the capacity of its
-// claims: as launched, or, before launch, the cheapest type it may become.
+// remaining is what the pool's limits leave after its claims: each counts
+// one node and its capacity, as launched or, before launch, that of the
+// largest type it may become, resource by resource, since the launcher may
+// pick any of them.
 func remaining(np *karpv1.NodePool, claims []karpv1.NodeClaim, types []*catalog.InstanceType) corev1.ResourceList {
 	if len(np.Spec.Limits) == 0 {
 		return nil
@@ -84,6 +87,7 @@ func remaining(np *karpv1.NodePool, claims []karpv1.NodeClaim, types []*catalog.
 	for name, q := range np.Spec.Limits {
 		left[name] = q.DeepCopy()
 	}
+	one := *resource.NewQuantity(1, resource.DecimalSI)
 	for i := range claims {
 		c := &claims[i]
 		if c.Labels[wellknown.NodePoolLabel] != np.Name {
@@ -91,11 +95,13 @@ func remaining(np *karpv1.NodePool, claims []karpv1.NodeClaim, types []*catalog.
 		}
 		capacity := c.Status.Capacity
 		if len(capacity) == 0 {
-			if it := byName[firstInstanceType(c)]; it != nil {
-				capacity = it.Capacity
-			}
+			capacity = largestOffered(c, byName)
 		}
+		counted := corev1.ResourceList{solver.ResourceNodes: one}
 		for name, q := range capacity {
+			counted[name] = q
+		}
+		for name, q := range counted {
 			if l, ok := left[name]; ok {
 				l.Sub(q)
 				left[name] = l
@@ -105,13 +111,25 @@ func remaining(np *karpv1.NodePool, claims []karpv1.NodeClaim, types []*catalog.
 	return left
 }
 
-// firstInstanceType is the cheapest type a claim may become: Tailor writes
-// them cheapest first.
-func firstInstanceType(c *karpv1.NodeClaim) string {
+// largestOffered is, resource by resource, the most capacity any of the
+// types a claim offers has.
+func largestOffered(c *karpv1.NodeClaim, byName map[string]*catalog.InstanceType) corev1.ResourceList {
+	out := corev1.ResourceList{}
 	for _, r := range c.Spec.Requirements {
-		if r.Key == wellknown.InstanceTypeLabel && len(r.Values) > 0 {
-			return r.Values[0]
+		if r.Key != wellknown.InstanceTypeLabel || r.Operator != corev1.NodeSelectorOpIn {
+			continue
+		}
+		for _, name := range r.Values {
+			it := byName[name]
+			if it == nil {
+				continue
+			}
+			for res, q := range it.Capacity {
+				if have, ok := out[res]; !ok || q.Cmp(have) > 0 {
+					out[res] = q.DeepCopy()
+				}
+			}
 		}
 	}
-	return ""
+	return out
 }

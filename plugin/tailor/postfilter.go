@@ -28,6 +28,9 @@ func (t *Tailor) PostFilter(ctx context.Context, _ fwk.CycleState, pod *corev1.P
 		// room: the room went to another pod in the moment the node joined.
 		// Waiting would be forever; decide again.
 		t.ledger.Release(pod.UID)
+		t.mu.Lock()
+		t.lostRoom[pod.UID] = r.Claim
+		t.mu.Unlock()
 		logger.Info("The node bought for the pod cannot take it; deciding again", "pod", klog.KObj(pod), "nodeClaim", r.Claim, "node", node)
 		t.handle.EventRecorder().Eventf(pod, nil, corev1.EventTypeWarning, ReasonReservationLost, "Provisioning",
 			"Node %s of NodeClaim %s no longer has room for the pod; deciding again", node, r.Claim)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,77 +31,106 @@ const (
 
 // provision solves one batch and acts on the plan: pods that fit in-flight
 // claims are reserved there, new claims are created for the rest, and each
-// pod no pool can host is told why.
+// pod no pool can host is told why. Pods whose provisioning failed for a
+// reason that may pass are retried with backoff.
 func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
 	pods := t.stillPending(batch)
 	if len(pods) == 0 {
 		return
 	}
 	if err := t.solveAndAct(ctx, pods); err != nil {
-		logger.Error(err, "Provisioning failed; the pods are retried when the scheduler next tries them", "pods", len(pods))
-		for _, p := range pods {
-			t.cannotProvision(ctx, p, err)
-		}
+		t.retryLater(ctx, pods, err)
 	}
 }
 
+// solveAndAct returns an error only when nothing was decided; pods whose
+// claim could not be written are retried here.
 func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	var claims karpv1.NodeClaimList
-	if err := t.objects.List(ctx, &claims); err != nil {
-		return fmt.Errorf("listing NodeClaims: %w", err)
-	}
-	set, err := t.loadPools(ctx, claims.Items)
+	plan, err := t.plan(ctx, pods, nil)
 	if err != nil {
 		return err
 	}
-	if len(set.pools) == 0 {
-		reason := "no NodePool exists"
-		if len(set.skipped) > 0 {
-			reason = "no NodePool can be used: " + strings.Join(set.skipped, "; ")
-		}
+	if len(plan.set.pools) == 0 {
 		for _, p := range pods {
-			t.cannotProvision(ctx, p, errors.New(reason))
+			t.cannotProvision(ctx, p, plan.noPools())
 		}
 		return nil
 	}
-	snap, inflight, err := t.snapshot(set, claims.Items)
-	if err != nil {
-		return err
-	}
-	prof, err := t.profile()
-	if err != nil {
-		return err
-	}
-	sim, err := simulate.New(ctx, t.registry, prof, snap)
-	if err != nil {
-		return err
-	}
-	res := solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: inflight, Checker: sim, EmptyDomains: true})
-	logger.V(1).Info("Batch solved", "pods", len(pods), "newNodeClaims", len(res.Nodes), "joinedInFlight", len(res.Joined),
-		"unplaced", len(res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", res.Price()))
-
+	res := plan.res
 	for _, name := range sortedKeys(res.Joined) {
-		if err := t.join(ctx, name, res.Joined[name]); err != nil {
-			logger.Error(err, "Reserving pods on an in-flight NodeClaim", "nodeClaim", name)
+		joined := res.Joined[name]
+		if err := t.join(ctx, name, joined); err != nil {
+			t.retryLater(ctx, joined, fmt.Errorf("reserving room on NodeClaim %s: %w", name, err))
 		}
 	}
 	for _, n := range res.Nodes {
 		if err := t.createClaim(ctx, n); err != nil {
-			logger.Error(err, "Creating a NodeClaim", "nodePool", n.Pool.Name(), "pods", len(n.Pods))
-			for _, p := range n.Pods {
-				t.cannotProvision(ctx, p, err)
-			}
+			t.retryLater(ctx, n.Pods, err)
 		}
 	}
 	for p, err := range res.Unplaced {
-		if len(set.skipped) > 0 {
-			err = fmt.Errorf("%w; %s", err, strings.Join(set.skipped, "; "))
-		}
-		t.cannotProvision(ctx, p, err)
+		t.cannotProvision(ctx, p, plan.withSkipped(err))
 	}
 	return nil
+}
+
+// batchPlan is what the solver decided for some pods, and the pools it
+// decided among.
+type batchPlan struct {
+	set *poolSet
+	// res is nil when no pool can be used.
+	res *solver.Result
+}
+
+// noPools says why nothing can be bought at all.
+func (p *batchPlan) noPools() error {
+	if len(p.set.skipped) > 0 {
+		return errors.New("no NodePool can be used: " + strings.Join(p.set.skipped, "; "))
+	}
+	return errors.New("no NodePool exists")
+}
+
+// withSkipped adds to a pod's reason why some pools were not tried.
+func (p *batchPlan) withSkipped(err error) error {
+	if len(p.set.skipped) > 0 {
+		return fmt.Errorf("%w; %s", err, strings.Join(p.set.skipped, "; "))
+	}
+	return err
+}
+
+// plan solves pods against the cluster as it is, less the nodes in without
+// (and their pods), with the room left on in-flight claims and new claims
+// of every usable pool. Provisioning and disruption both decide here: one
+// snapshot, one solver, the profile's own Filter plugins.
+func (t *Tailor) plan(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) (*batchPlan, error) {
+	var claims karpv1.NodeClaimList
+	if err := t.objects.List(ctx, &claims); err != nil {
+		return nil, fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	set, err := t.loadPools(ctx, claims.Items)
+	if err != nil {
+		return nil, err
+	}
+	plan := &batchPlan{set: set}
+	if len(set.pools) == 0 {
+		return plan, nil
+	}
+	snap, inflight, err := t.snapshot(set, claims.Items, without)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := t.profile()
+	if err != nil {
+		return nil, err
+	}
+	sim, err := simulate.New(ctx, t.registry, prof, snap)
+	if err != nil {
+		return nil, err
+	}
+	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: inflight, Checker: sim, EmptyDomains: true})
+	klog.FromContext(ctx).V(1).Info("Batch solved", "pods", len(pods), "without", without.Len(), "newNodeClaims", len(plan.res.Nodes),
+		"joinedInFlight", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
+	return plan, nil
 }
 
 // stillPending keeps the pods that still need a node: not bound, not
@@ -121,45 +152,63 @@ func (t *Tailor) stillPending(batch []*corev1.Pod) []*corev1.Pod {
 	return out
 }
 
-// createClaim writes a planned node as a NodeClaim and reserves it for its pods.
+// createClaim writes a planned node as a NodeClaim and reserves it for its
+// pods, then settles each reservation against the pod as it is now: a pod
+// may have bound elsewhere while the batch was solved.
 func (t *Tailor) createClaim(ctx context.Context, n *solver.Node) error {
-	nc, err := nodeClaimFor(n)
+	now := time.Now()
+	nc, err := nodeClaimFor(n, now)
 	if err != nil {
 		return err
 	}
 	if err := t.client.Create(ctx, nc); err != nil {
 		return fmt.Errorf("creating a NodeClaim of NodePool %s: %w", n.Pool.Name(), err)
 	}
-	t.ledger.Reserve(nc.Name, reservationsOf(n.Pods)...)
+	if err := t.ledger.Reserve(nc.Name, reservationsOf(n.Pods, now)...); err != nil {
+		return err
+	}
+	t.placed(n.Pods)
 	msg := describeClaim(nc.Name, n)
 	klog.FromContext(ctx).Info("NodeClaim created", "nodeClaim", nc.Name, "nodePool", n.Pool.Name(), "plan", msg)
 	rec := t.handle.EventRecorder()
 	rec.Eventf(nc, nil, corev1.EventTypeNormal, ReasonNodeClaimCreated, "Provisioning", "%s", msg)
 	for _, p := range n.Pods {
-		t.forgetUnplaceable(p)
+		t.forgetExplanation(p.UID)
 		rec.Eventf(p, nc, corev1.EventTypeNormal, ReasonNodeClaimCreated, "Provisioning", "%s", msg)
 	}
+	t.settlePods(ctx, n.Pods)
 	return nil
 }
 
-// join reserves pods on an in-flight claim and records them on it.
+// join reserves pods on an in-flight claim and records them on it. The
+// record is written first: a reservation the claim does not record would
+// not survive a restart or a failover.
 func (t *Tailor) join(ctx context.Context, claimName string, pods []*corev1.Pod) error {
+	if t.ledger.Withdrawing(claimName) {
+		return reservation.ErrClaimGone
+	}
 	nc := &karpv1.NodeClaim{}
 	if err := t.objects.Get(ctx, client.ObjectKey{Name: claimName}, nc); err != nil {
 		return fmt.Errorf("reading NodeClaim %s: %w", claimName, err)
+	}
+	if nc.DeletionTimestamp != nil {
+		return reservation.ErrClaimGone
 	}
 	recorded, err := reservation.Decode(nc.Annotations[reservation.Annotation])
 	if err != nil {
 		recorded = nil
 	}
+	now := time.Now()
 	for _, p := range pods {
-		recorded = append(recorded, reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name})
+		recorded = append(recorded, reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name, Since: now})
 	}
 	value, err := reservation.Encode(recorded)
 	if err != nil {
 		return err
 	}
-	patch := client.MergeFrom(nc.DeepCopy())
+	// The optimistic lock keeps a concurrent writer's record, and refuses a
+	// claim deleted meanwhile.
+	patch := client.MergeFromWithOptions(nc.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	if nc.Annotations == nil {
 		nc.Annotations = map[string]string{}
 	}
@@ -167,48 +216,76 @@ func (t *Tailor) join(ctx context.Context, claimName string, pods []*corev1.Pod)
 	if err := t.client.Patch(ctx, nc, patch); err != nil {
 		return fmt.Errorf("recording reservations on NodeClaim %s: %w", claimName, err)
 	}
-	t.ledger.Reserve(claimName, reservationsOf(pods)...)
+	if err := t.ledger.Reserve(claimName, reservationsOf(pods, now)...); err != nil {
+		return err
+	}
+	t.placed(pods)
 	for _, p := range pods {
-		t.forgetUnplaceable(p)
+		t.forgetExplanation(p.UID)
 		t.handle.EventRecorder().Eventf(p, nc, corev1.EventTypeNormal, ReasonReserved, "Provisioning",
 			"Room reserved on NodeClaim %s, which is being launched", claimName)
 	}
+	t.settlePods(ctx, pods)
 	return nil
 }
 
-func reservationsOf(pods []*corev1.Pod) []reservation.Reservation {
+// settlePods settles the reservations just made for pods.
+func (t *Tailor) settlePods(ctx context.Context, pods []*corev1.Pod) {
+	for _, p := range pods {
+		t.settle(ctx, reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name})
+	}
+}
+
+func reservationsOf(pods []*corev1.Pod, since time.Time) []reservation.Reservation {
 	out := make([]reservation.Reservation, len(pods))
 	for i, p := range pods {
-		out[i] = reservation.Reservation{Pod: reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name}, Requests: requestsOf(p)}
+		out[i] = reservation.Reservation{Pod: reservation.Pod{UID: p.UID, Namespace: p.Namespace, Name: p.Name, Since: since}, Requests: requestsOf(p)}
 	}
 	return out
 }
 
-// cannotProvision tells a pod why nothing can be launched for it, once per
-// distinct reason, so a pod that keeps failing does not flood its events.
-func (t *Tailor) cannotProvision(ctx context.Context, p *corev1.Pod, err error) {
-	msg := err.Error()
-	t.mu.Lock()
-	same := t.unplaceable[string(p.UID)] == msg
-	t.unplaceable[string(p.UID)] = msg
-	t.mu.Unlock()
-	if same {
-		return
-	}
-	klog.FromContext(ctx).Info("Cannot provision for pod", "pod", klog.KObj(p), "reason", msg)
-	t.handle.EventRecorder().Eventf(p, nil, corev1.EventTypeWarning, ReasonCannotProvision, "Provisioning", "%s", msg)
+// explanation is the last thing a pod was told, so a pod that keeps
+// failing for one reason hears it once, not on every attempt.
+type explanation struct {
+	pod            podRef
+	reason, detail string
 }
 
-func (t *Tailor) forgetUnplaceable(p *corev1.Pod) {
+// cannotProvision tells a pod why nothing can be launched for it. Such a pod
+// waits until a NodePool or EC2NodeClass changes (requeue.go).
+func (t *Tailor) cannotProvision(ctx context.Context, p *corev1.Pod, err error) {
+	t.placed([]*corev1.Pod{p})
+	if t.explain(p, corev1.EventTypeWarning, ReasonCannotProvision, err.Error()) {
+		klog.FromContext(ctx).Info("Cannot provision for pod", "pod", klog.KObj(p), "reason", err.Error())
+	}
+}
+
+// explain sends a pod an event unless it was last told the same; it
+// reports whether it did.
+func (t *Tailor) explain(p *corev1.Pod, eventType, reason, detail string) bool {
 	t.mu.Lock()
-	delete(t.unplaceable, string(p.UID))
+	last, ok := t.explained[p.UID]
+	same := ok && last.reason == reason && last.detail == detail
+	t.explained[p.UID] = explanation{pod: refOf(p), reason: reason, detail: detail}
+	t.mu.Unlock()
+	if same {
+		return false
+	}
+	t.handle.EventRecorder().Eventf(p, nil, eventType, reason, "Provisioning", "%s", detail)
+	return true
+}
+
+func (t *Tailor) forgetExplanation(uid types.UID) {
+	t.mu.Lock()
+	delete(t.explained, uid)
 	t.mu.Unlock()
 }
 
 // forgetPod drops what the plugin remembers of a pod that is gone.
 func (t *Tailor) forgetPod(uid types.UID) {
 	t.mu.Lock()
-	delete(t.unplaceable, string(uid))
+	delete(t.explained, uid)
+	delete(t.lostRoom, uid)
 	t.mu.Unlock()
 }
 

@@ -39,8 +39,10 @@ func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.
 	state.Write(reserveStateKey, &reserveState{reservation: r})
 	klog.FromContext(ctx).V(2).Info("Pod binds elsewhere; its reservation is released", "pod", klog.KObj(pod), "node", nodeName, "nodeClaim", claim)
 	if unused {
-		// Withdrawing calls the API server: not on the scheduling cycle.
-		go t.withdraw(context.WithoutCancel(ctx), claim, pod)
+		// Withdrawing calls the API server: not on the scheduling cycle. If
+		// the binding then fails, Unreserve finds the claim withdrawn and
+		// the pod is decided again.
+		go t.withdraw(context.WithoutCancel(ctx), claim)
 	}
 	return nil
 }
@@ -56,12 +58,17 @@ func (t *Tailor) claimOfNode(nodeName string) string {
 	return claim
 }
 
-// Unreserve puts back what Reserve changed.
-func (t *Tailor) Unreserve(_ context.Context, state fwk.CycleState, _ *corev1.Pod, _ string) {
+// Unreserve puts back what Reserve changed, unless the claim was withdrawn
+// or forgotten meanwhile: the pod then has no reservation, and its next
+// scheduling attempt provides for it again.
+func (t *Tailor) Unreserve(ctx context.Context, state fwk.CycleState, pod *corev1.Pod, _ string) {
 	data, err := state.Read(reserveStateKey)
 	if err != nil {
 		return
 	}
 	s := data.(*reserveState)
-	t.ledger.Restore(s.reservation, s.consumed)
+	if !t.ledger.Restore(s.reservation, s.consumed) {
+		klog.FromContext(ctx).V(2).Info("Binding failed and the pod's NodeClaim is gone; the pod is decided again",
+			"pod", klog.KObj(pod), "nodeClaim", s.reservation.Claim)
+	}
 }

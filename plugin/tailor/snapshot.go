@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
@@ -21,11 +22,21 @@ import (
 // scheduling cycle mutates), each claim that has not registered yet as a
 // planned node with the pods reserved on it, and a placeholder per pool
 // and zone. Claims with room left are returned as in-flight nodes.
-func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim) (*simulate.Snapshot, []*solver.InFlight, error) {
+//
+// The nodes named in without are left out with their pods: the world as it
+// will be once they are gone, which is where the pods of nodes about to be
+// disrupted must find room.
+func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim, without sets.Set[string]) (*simulate.Snapshot, []*solver.InFlight, error) {
 	informers := t.handle.SharedInformerFactory().Core().V1()
-	nodes, err := informers.Nodes().Lister().List(labels.Everything())
+	all, err := informers.Nodes().Lister().List(labels.Everything())
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	nodes := make([]*corev1.Node, 0, len(all))
+	for _, n := range all {
+		if !without.Has(n.Name) {
+			nodes = append(nodes, n)
+		}
 	}
 	pods, err := informers.Pods().Lister().List(labels.Everything())
 	if err != nil {
@@ -33,7 +44,7 @@ func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim) (*simulate.Sn
 	}
 	var bound []*corev1.Pod
 	for _, p := range pods {
-		if p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		if p.Spec.NodeName != "" && !without.Has(p.Spec.NodeName) && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			bound = append(bound, p)
 		}
 	}
@@ -42,7 +53,7 @@ func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim) (*simulate.Sn
 	for i := range claims {
 		c := &claims[i]
 		pool := set.byName[c.Labels[wellknown.NodePoolLabel]]
-		if c.Status.NodeName != "" || c.DeletionTimestamp != nil || pool == nil {
+		if c.Status.NodeName != "" || c.DeletionTimestamp != nil || pool == nil || t.ledger.Withdrawing(c.Name) {
 			continue
 		}
 		reqs := requirements.FromNodeSelectorRequirementsWithMinValues(c.Spec.Requirements...)

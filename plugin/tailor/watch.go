@@ -39,7 +39,10 @@ func (t *Tailor) watchClaims(ctx context.Context) error {
 		return fmt.Errorf("watching nodes: %w", err)
 	}
 	pods := t.handle.SharedInformerFactory().Core().V1().Pods().Informer()
-	_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) { t.onPodGone(ctx, obj) }})
+	_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj interface{}) { t.onPodUpdate(ctx, obj) },
+		DeleteFunc: func(obj interface{}) { t.onPodGone(ctx, obj) },
+	})
 	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
@@ -52,6 +55,8 @@ func (t *Tailor) onClaim(ctx context.Context, oldObj, obj interface{}) {
 		return
 	}
 	if nc.DeletionTimestamp != nil {
+		// Its pods may need capacity planned before the node goes.
+		t.disruption.Wake()
 		t.onClaimGone(ctx, nc)
 		return
 	}
@@ -89,14 +94,15 @@ func (t *Tailor) onClaimGone(ctx context.Context, obj interface{}) {
 	if len(pods) == 0 {
 		return
 	}
-	waiting := make([]reservation.Reservation, len(pods))
-	for i, p := range pods {
-		waiting[i] = reservation.Reservation{Pod: p, Claim: nc.Name}
-	}
-	t.activate(ctx, waiting, "its NodeClaim "+nc.Name+" is gone")
+	t.activate(ctx, podsAsReservations(nc.Name, pods), "its NodeClaim "+nc.Name+" is gone")
 }
 
 // learnUnavailable marks what the launcher found unavailable for a claim.
+// The annotation stays on the claim and is read again on every resync and
+// restart, so each refusal counts from when it happened: a refusal older
+// than the catalog's TTL teaches nothing. An entry without a time (written
+// by an older launcher) counts from the claim's creation, which is no later
+// than the refusal.
 func (t *Tailor) learnUnavailable(ctx context.Context, nc *karpv1.NodeClaim) {
 	offerings, err := wellknown.ParseUnavailableOfferings(nc.Annotations)
 	if err != nil {
@@ -104,7 +110,11 @@ func (t *Tailor) learnUnavailable(ctx context.Context, nc *karpv1.NodeClaim) {
 		return
 	}
 	for _, o := range offerings {
-		t.catalog.MarkUnavailable(ctx, o.InstanceType, o.Zone, o.CapacityType, o.Reason)
+		at := o.At
+		if at.IsZero() {
+			at = nc.CreationTimestamp.Time
+		}
+		t.catalog.MarkUnavailableAt(ctx, o.InstanceType, o.Zone, o.CapacityType, o.Reason, at)
 	}
 }
 
@@ -119,8 +129,9 @@ func (t *Tailor) onPodGone(ctx context.Context, obj interface{}) {
 		return
 	}
 	t.forgetPod(p.UID)
+	t.retries.Forget(refOf(p))
 	if claim, unused := t.ledger.Release(p.UID); unused {
-		t.withdraw(ctx, claim, p)
+		go t.withdraw(ctx, claim)
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -91,6 +94,17 @@ type options struct {
 	// batchIdle is the plugin's batchIdleDuration; defaultBatchIdle when
 	// zero.
 	batchIdle time.Duration
+	// nodeClassRefresh is how often the launcher resolves classes again;
+	// its default (5 minutes) when zero.
+	nodeClassRefresh time.Duration
+	// launcherClock is the launcher's clock; the real one when nil.
+	launcherClock clock.WithTicker
+	// clockScale is the simulated clock's speed; the clockScale constant
+	// when zero.
+	clockScale float64
+	// healthProbeAddr is where the launcher serves /healthz and /readyz;
+	// nowhere when empty.
+	healthProbeAddr string
 }
 
 // env is one test's running system.
@@ -149,11 +163,24 @@ var setLoggers = sync.OnceFunc(func() { ctrl.SetLogger(klog.NewKlogr()) })
 // the scheduler. Cleanups stop them in reverse order.
 func start(t *testing.T, opts options) *env {
 	t.Helper()
+	e := newEnv(t, opts)
+	e.startLauncher()
+	t.Cleanup(e.stopLauncher)
+	e.classesReady()
+	e.startScheduler()
+	t.Cleanup(e.stopScheduler)
+	return e
+}
+
+// newEnv brings up a test's world without Tailor in it: the cluster, the
+// SDK's environment, the seed's EC2NodeClass and the files of opts.
+func newEnv(t *testing.T, opts options) *env {
+	t.Helper()
 	setLoggers()
 	c := cluster.Start(t, cluster.Options{Simulator: ec2sim.Options{
 		BootDelay:     bootDelay,
 		ShutdownDelay: time.Second,
-		ClockScale:    clockScale,
+		ClockScale:    cmp.Or(opts.clockScale, clockScale),
 		Faults:        opts.faults,
 		// Fixed, so that a failure replays the same throttling decisions.
 		Seed: 6,
@@ -190,11 +217,6 @@ func start(t *testing.T, opts options) *env {
 	for _, f := range opts.files {
 		e.apply(f)
 	}
-	e.startLauncher()
-	t.Cleanup(e.stopLauncher)
-	e.classesReady()
-	e.startScheduler()
-	t.Cleanup(e.stopScheduler)
 	return e
 }
 
@@ -280,10 +302,15 @@ func (e *env) startLauncher() {
 		Region:                 cfg.Region,
 		RegistrationTTL:        e.opts.registrationTTL,
 		NotLaunchableBackoff:   notLaunchableBackoff,
-		HealthProbeBindAddress: "0",
+		HealthProbeBindAddress: cmp.Or(e.opts.healthProbeAddr, "0"),
 		MetricsBindAddress:     "0",
 		SeveralPerProcess:      true,
-	}, manager.AWS{EC2: ec2Client, SSM: ssm.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Catalog: cat})
+		// By name, as a deployment names it, resolved with GetQueueUrl.
+		InterruptionQueue: cluster.DefaultQueueName,
+
+		NodeClassRefreshInterval: e.opts.nodeClassRefresh,
+		Clock:                    e.opts.launcherClock,
+	}, manager.AWS{EC2: ec2Client, SSM: ssm.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Catalog: cat, SQS: sqs.NewFromConfig(cfg)})
 	if err != nil {
 		e.t.Fatalf("building the launcher: %v", err)
 	}

@@ -63,6 +63,7 @@ type clockJSON struct {
 //	GET    /_sim/clock            the simulated time and its scale
 //	PUT    /_sim/clock            set the scale: {"scale": 60}
 //	POST   /_sim/clock/advance    jump ahead: {"duration": "2m"}
+//	POST   /_sim/amis/releases    publish an AMI release: {"family": "al2023", "version": "v20260105"}
 func newAdmin(s *Simulator) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -134,6 +135,21 @@ func newAdmin(s *Simulator) http.Handler {
 		}
 		s.log.Info("Clock advanced", "by", d)
 		writeJSON(w, http.StatusOK, clockJSON{Now: s.clock.Now(), Scale: s.clock.Scale()})
+	})
+	mux.HandleFunc("POST /_sim/amis/releases", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Family  string `json:"family"`
+			Version string `json:"version"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		release, err := s.ReleaseAMIs(req.Family, req.Version)
+		if err != nil {
+			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("publishing an AMI release: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusCreated, release)
 	})
 	mux.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Errorf("no admin endpoint %s %s", r.Method, r.URL.Path))

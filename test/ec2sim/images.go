@@ -106,68 +106,108 @@ func (w *world) addImage(img *image, recommended string, pinned ...string) {
 }
 
 func (w *world) seedAL2023(v string) {
+	for _, r := range eksReleases {
+		w.addAL2023(v, r)
+	}
+}
+
+// addAL2023 publishes one AL2023 release for a Kubernetes version: every
+// variant and architecture, each the new recommended image.
+func (w *world) addAL2023(v string, r amiRelease) []*image {
 	variants := []struct{ arch, variant string }{
 		{"x86_64", "standard"}, {"arm64", "standard"},
 		{"x86_64", "nvidia"}, {"arm64", "nvidia"}, {"x86_64", "neuron"},
 	}
-	for _, r := range eksReleases {
-		for _, av := range variants {
-			name := fmt.Sprintf("amazon-eks-node-al2023-%s-%s-%s-%s", av.arch, av.variant, v, r.version)
-			base := fmt.Sprintf("/aws/service/eks/optimized-ami/%s/amazon-linux-2023/%s/%s/", v, av.arch, av.variant)
-			w.addImage(&image{
-				Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
-				Description: fmt.Sprintf("EKS-optimized Kubernetes node based on Amazon Linux 2023, (k8s: %s, variant: %s)", v, av.variant),
-				RootDevice:  "/dev/xvda",
-			}, base+"recommended/image_id", base+name+"/image_id")
+	var out []*image
+	for _, av := range variants {
+		name := fmt.Sprintf("amazon-eks-node-al2023-%s-%s-%s-%s", av.arch, av.variant, v, r.version)
+		base := fmt.Sprintf("/aws/service/eks/optimized-ami/%s/amazon-linux-2023/%s/%s/", v, av.arch, av.variant)
+		img := &image{
+			Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
+			Description: fmt.Sprintf("EKS-optimized Kubernetes node based on Amazon Linux 2023, (k8s: %s, variant: %s)", v, av.variant),
+			RootDevice:  "/dev/xvda",
 		}
+		w.addImage(img, base+"recommended/image_id", base+name+"/image_id")
+		out = append(out, img)
 	}
+	return out
 }
 
 func (w *world) seedAL2(v string) {
+	for _, r := range eksReleases {
+		w.addAL2(v, r)
+	}
+}
+
+// addAL2 publishes one AL2 release for a Kubernetes version.
+func (w *world) addAL2(v string, r amiRelease) []*image {
 	variants := []struct{ arch, path, prefix string }{
 		{"x86_64", "amazon-linux-2", "amazon-eks-node"},
 		{"arm64", "amazon-linux-2-arm64", "amazon-eks-arm64-node"},
 		{"x86_64", "amazon-linux-2-gpu", "amazon-eks-gpu-node"},
 	}
-	for _, r := range eksReleases {
-		for _, av := range variants {
-			name := fmt.Sprintf("%s-%s-%s", av.prefix, v, r.version)
-			base := fmt.Sprintf("/aws/service/eks/optimized-ami/%s/%s/", v, av.path)
-			w.addImage(&image{
-				Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
-				Description: fmt.Sprintf("EKS Kubernetes Worker AMI with AmazonLinux2 image, (k8s: %s)", v),
-				RootDevice:  "/dev/xvda",
-			}, base+"recommended/image_id", base+name+"/image_id")
+	var out []*image
+	for _, av := range variants {
+		name := fmt.Sprintf("%s-%s-%s", av.prefix, v, r.version)
+		base := fmt.Sprintf("/aws/service/eks/optimized-ami/%s/%s/", v, av.path)
+		img := &image{
+			Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
+			Description: fmt.Sprintf("EKS Kubernetes Worker AMI with AmazonLinux2 image, (k8s: %s)", v),
+			RootDevice:  "/dev/xvda",
 		}
+		w.addImage(img, base+"recommended/image_id", base+name+"/image_id")
+		out = append(out, img)
 	}
+	return out
 }
 
 func (w *world) seedBottlerocket(v string) {
 	for _, r := range bottlerocketReleases {
-		for _, variant := range []string{"", "-nvidia"} {
-			for _, arch := range []string{"x86_64", "arm64"} {
-				name := fmt.Sprintf("bottlerocket-aws-k8s-%s%s-%s-v%s-%s", v, variant, arch, r.version, stableID("", v+variant+arch+r.version)[2:10])
-				base := fmt.Sprintf("/aws/service/bottlerocket/aws-k8s-%s%s/%s/", v, variant, arch)
-				w.addImage(&image{
-					Name: name, Arch: arch, KubernetesVersion: v, OwnerID: bottlerocketAMIOwner, Created: r.created,
-					Description: fmt.Sprintf("bottlerocket-aws-k8s-%s%s-%s-v%s", v, variant, arch, r.version),
-					RootDevice:  "/dev/xvda", DataDevice: "/dev/xvdb",
-				}, base+"latest/image_id", base+r.version+"/image_id")
+		w.addBottlerocket(v, r)
+	}
+}
+
+// addBottlerocket publishes one Bottlerocket release for a Kubernetes
+// version.
+func (w *world) addBottlerocket(v string, r amiRelease) []*image {
+	var out []*image
+	for _, variant := range []string{"", "-nvidia"} {
+		for _, arch := range []string{"x86_64", "arm64"} {
+			name := fmt.Sprintf("bottlerocket-aws-k8s-%s%s-%s-v%s-%s", v, variant, arch, r.version, stableID("", v+variant+arch+r.version)[2:10])
+			base := fmt.Sprintf("/aws/service/bottlerocket/aws-k8s-%s%s/%s/", v, variant, arch)
+			img := &image{
+				Name: name, Arch: arch, KubernetesVersion: v, OwnerID: bottlerocketAMIOwner, Created: r.created,
+				Description: fmt.Sprintf("bottlerocket-aws-k8s-%s%s-%s-v%s", v, variant, arch, r.version),
+				RootDevice:  "/dev/xvda", DataDevice: "/dev/xvdb",
 			}
+			w.addImage(img, base+"latest/image_id", base+r.version+"/image_id")
+			out = append(out, img)
 		}
 	}
+	return out
 }
 
 func (w *world) seedWindows(v string) {
 	for _, r := range windowsReleases {
-		for _, server := range []string{"2019", "2022", "2025"} {
-			family := fmt.Sprintf("Windows_Server-%s-English-Core-EKS_Optimized-%s", server, v)
-			w.addImage(&image{
-				Name: family + "-" + r.version, Arch: "x86_64", Windows: true, KubernetesVersion: v,
-				OwnerID: windowsAMIOwner, Created: r.created,
-				Description: fmt.Sprintf("Microsoft Windows Server %s Core optimized for EKS and provided by Amazon", server),
-				RootDevice:  "/dev/sda1",
-			}, "/aws/service/ami-windows-latest/"+family+"/image_id")
+		for _, server := range windowsServers {
+			w.addWindows(v, server, r)
 		}
 	}
+}
+
+// windowsServers are the Windows Server versions EKS publishes AMIs of.
+var windowsServers = []string{"2019", "2022", "2025"}
+
+// addWindows publishes one Windows release of a server version for a
+// Kubernetes version.
+func (w *world) addWindows(v, server string, r amiRelease) []*image {
+	family := fmt.Sprintf("Windows_Server-%s-English-Core-EKS_Optimized-%s", server, v)
+	img := &image{
+		Name: family + "-" + r.version, Arch: "x86_64", Windows: true, KubernetesVersion: v,
+		OwnerID: windowsAMIOwner, Created: r.created,
+		Description: fmt.Sprintf("Microsoft Windows Server %s Core optimized for EKS and provided by Amazon", server),
+		RootDevice:  "/dev/sda1",
+	}
+	w.addImage(img, "/aws/service/ami-windows-latest/"+family+"/image_id")
+	return []*image{img}
 }

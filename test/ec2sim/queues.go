@@ -387,3 +387,81 @@ func attributesMD5(attrs map[string]messageAttribute) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// drop deletes a queue with its messages, as DeleteQueue does; long polls
+// waiting on it return QueueDoesNotExist. SQS may take a minute to delete a
+// queue and refuses its name for a minute after; the simulator does both at
+// once, so a test can take a queue away and bring it back.
+func (qs *queues) drop(queueURL string) error {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	q, err := qs.lookupLocked(queueURL)
+	if err != nil {
+		return err
+	}
+	delete(qs.byName, q.name)
+	q.broadcast()
+	return nil
+}
+
+// queueAttributeDefaults are the values GetQueueAttributes reports for the
+// numeric attributes a queue was not created with.
+var queueAttributeDefaults = map[string]string{
+	"VisibilityTimeout":             strconv.Itoa(int(defaultVisibilityTimeout.Seconds())),
+	"MessageRetentionPeriod":        strconv.Itoa(int(defaultRetention.Seconds())),
+	"DelaySeconds":                  "0",
+	"ReceiveMessageWaitTimeSeconds": "0",
+	"MaximumMessageSize":            strconv.Itoa(maxMessageBytes),
+}
+
+// attributesOf answers GetQueueAttributes: the named attributes ("All" for
+// every one) that the queue has, with the approximate counts of messages
+// visible, in flight and delayed as of now on the simulator's clock.
+func (qs *queues) attributesOf(queueURL string, names []string) (map[string]string, error) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	q, err := qs.lookupLocked(queueURL)
+	if err != nil {
+		return nil, err
+	}
+	now := qs.clock.Now()
+	retention := q.seconds("MessageRetentionPeriod", defaultRetention)
+	var visible, inFlight, delayed int
+	for _, m := range q.messages {
+		switch {
+		case now.Sub(m.sent) >= retention:
+		case !m.visibleAt.After(now):
+			visible++
+		case m.receiveCount == 0:
+			delayed++
+		default:
+			inFlight++
+		}
+	}
+	all := map[string]string{
+		"QueueArn":                              "arn:aws:sqs:" + Region + ":" + qs.account + ":" + q.name,
+		"ApproximateNumberOfMessages":           strconv.Itoa(visible),
+		"ApproximateNumberOfMessagesNotVisible": strconv.Itoa(inFlight),
+		"ApproximateNumberOfMessagesDelayed":    strconv.Itoa(delayed),
+	}
+	for k, v := range queueAttributeDefaults {
+		all[k] = v
+	}
+	for k, v := range q.attributes {
+		all[k] = v
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if n == "All" {
+			return all, nil
+		}
+		v, ok := all[n]
+		if !ok && !queueAttributesStored[n] {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidAttributeName", Message: fmt.Sprintf("Unknown Attribute %s.", n)}
+		}
+		if ok {
+			out[n] = v
+		}
+	}
+	return out, nil
+}

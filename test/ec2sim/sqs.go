@@ -19,6 +19,10 @@ func newSQSAPI(qs *queues) *jsonProtocol {
 			"SendMessage":    api.sendMessage,
 			"ReceiveMessage": api.receiveMessage,
 			"DeleteMessage":  api.deleteMessage,
+			// Beside the interruption controller's calls, for tests of a
+			// queue that goes away and comes back, and of an empty queue.
+			"DeleteQueue":        api.deleteQueue,
+			"GetQueueAttributes": api.getQueueAttributes,
 		},
 	}
 }
@@ -224,4 +228,40 @@ func sqsRange(name string, v *int, min, max int) error {
 		return clientError("InvalidParameterValue", "Value %d for parameter %s is invalid. Reason: Must be between %d and %d, if provided.", *v, name, min, max)
 	}
 	return nil
+}
+
+func (a *sqsAPI) deleteQueue(_ context.Context, body []byte) (any, error) {
+	var in struct {
+		QueueURL string `json:"QueueUrl"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if in.QueueURL == "" {
+		return nil, sqsMissing("QueueUrl")
+	}
+	if err := a.queues.drop(in.QueueURL); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (a *sqsAPI) getQueueAttributes(_ context.Context, body []byte) (any, error) {
+	var in struct {
+		QueueURL       string   `json:"QueueUrl"`
+		AttributeNames []string `json:"AttributeNames"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if in.QueueURL == "" {
+		return nil, sqsMissing("QueueUrl")
+	}
+	attrs, err := a.queues.attributesOf(in.QueueURL, in.AttributeNames)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Attributes map[string]string `json:"Attributes,omitempty"`
+	}{attrs}, nil
 }

@@ -13,6 +13,21 @@ const (
 	ConditionTypeExpired              = "Expired"
 	ConditionTypeInstanceTerminating  = "InstanceTerminating"
 	ConditionTypeConsistentStateFound = "ConsistentStateFound"
+	// ConditionTypeInterrupted is Tailor's: AWS said the claim's instance
+	// is going away (a spot interruption warning, a scheduled change, a
+	// stop or termination behind the launcher's back). The launcher sets it
+	// before it deletes the claim; the scheduler plugin reads it to place
+	// the node's pods at once. Its reason is one of the Interrupted reasons.
+	ConditionTypeInterrupted = "Interrupted"
+)
+
+// Reasons of the Interrupted condition, which are also the reasons of the
+// events the launcher records on the claim and its node.
+const (
+	InterruptedReasonSpotInterruption   = "SpotInterruption"
+	InterruptedReasonScheduledChange    = "ScheduledChange"
+	InterruptedReasonInstanceStopping   = "InstanceStopping"
+	InterruptedReasonInstanceTerminated = "InstanceTerminated"
 )
 
 // NodePool condition types.

@@ -1,0 +1,38 @@
+package disruption
+
+import "context"
+
+const methodSingleNode = "single-node"
+
+// SingleNode consolidates one node at a time, in pools whose policy is
+// WhenEmptyOrUnderutilized: the least disruptive Consolidatable node whose
+// pods fit on the other nodes goes; one whose pods fit elsewhere plus on
+// one new node cheaper by at least MinSavings is replaced by it, the new
+// node first. Every other candidate is told why it stays.
+type SingleNode struct {
+	consolidation
+}
+
+// Reconcile implements Method.
+func (s *SingleNode) Reconcile(ctx context.Context) error {
+	if f, err := s.load(ctx); err == nil {
+		s.finishReplaced(ctx, f)
+	}
+	return s.pass(ctx, methodSingleNode, s.search)
+}
+
+// search evaluates the candidates in order and takes the first that is
+// worth it.
+func (s *SingleNode) search(ctx context.Context, _ *fleet, cands []*candidate) (*decision, error) {
+	for _, cand := range cands {
+		d, why, err := s.evaluate(ctx, []*candidate{cand}, false)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			return d, nil
+		}
+		s.tell(cand.claim, why)
+	}
+	return nil, nil
+}

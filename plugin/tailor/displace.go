@@ -1,0 +1,253 @@
+package tailor
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/plugin/disruption"
+	"github.com/tailor-project/tailor/plugin/reservation"
+	"github.com/tailor-project/tailor/plugin/simulate"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+var _ disruption.Planner = &Tailor{}
+
+// Displace implements disruption.Planner with the provisioning path: the
+// pods of the nodes are solved as if pending, against the cluster without
+// those nodes.
+func (t *Tailor) Displace(ctx context.Context, nodes []string) (*disruption.Plan, error) {
+	without := sets.New(nodes...)
+	all, err := t.handle.SharedInformerFactory().Core().V1().Pods().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	var pods []*corev1.Pod
+	for _, p := range all {
+		if without.Has(p.Spec.NodeName) && disruption.Reschedulable(p) {
+			// As the pod its controller makes anew will be: pending.
+			pending := p.DeepCopy()
+			pending.Spec.NodeName = ""
+			pending.Status = corev1.PodStatus{Phase: corev1.PodPending}
+			pods = append(pods, pending)
+		}
+	}
+	out := &disruption.Plan{Pods: pods, Unplaced: map[*corev1.Pod]error{}}
+	if len(pods) == 0 {
+		return out, nil
+	}
+	plan, err := t.planDisplaced(ctx, pods, without)
+	if err != nil {
+		return nil, err
+	}
+	if plan.res == nil {
+		for _, p := range pods {
+			out.Unplaced[p] = plan.noPools()
+		}
+		return out, nil
+	}
+	out.Nodes = plan.res.Nodes
+	out.Price = plan.res.Price()
+	for p, err := range plan.res.Unplaced {
+		out.Unplaced[p] = plan.withSkipped(err)
+	}
+	return out, nil
+}
+
+// Launch implements disruption.Planner: each planned node becomes a claim
+// marked as the replacement of another. The claims hold no reservation: the
+// pods they are for will come back as new pods, and a claim that recorded
+// the old ones would look unneeded and be withdrawn.
+func (t *Tailor) Launch(ctx context.Context, plan *disruption.Plan, replacing string) ([]string, error) {
+	var names []string
+	for _, n := range plan.Nodes {
+		nc, err := nodeClaimFor(n, time.Now())
+		if err != nil {
+			return names, err
+		}
+		delete(nc.Annotations, reservation.Annotation)
+		nc.Annotations[disruption.ReplacementForAnnotation] = replacing
+		if err := t.client.Create(ctx, nc); err != nil {
+			return names, fmt.Errorf("creating a replacement for NodeClaim %s: %w", replacing, err)
+		}
+		t.ledger.Track(nc.Name)
+		names = append(names, nc.Name)
+		msg := describeClaim(nc.Name, n)
+		klog.FromContext(ctx).Info("Replacement NodeClaim created", "nodeClaim", nc.Name, "replacing", replacing, "plan", msg)
+		t.handle.EventRecorder().Eventf(nc, nil, corev1.EventTypeNormal, ReasonNodeClaimCreated, "Disrupting",
+			"Replacement for NodeClaim %s: %s", replacing, msg)
+	}
+	return names, nil
+}
+
+// Price implements disruption.Planner: the catalog's price of the offering
+// the claim's node was launched from (its instance type, zone and capacity
+// type labels), so a spot node is judged at today's spot price; the price
+// planned for the claim when the catalog no longer offers that type to its
+// pool.
+func (t *Tailor) Price(ctx context.Context, nc *karpv1.NodeClaim) (float64, error) {
+	labels := nc.Labels
+	if nc.Status.NodeName != "" {
+		if node, err := t.handle.SharedInformerFactory().Core().V1().Nodes().Lister().Get(nc.Status.NodeName); err == nil {
+			labels = node.Labels
+		}
+	}
+	typ, zone, capacityType := labels[wellknown.InstanceTypeLabel], labels[wellknown.ZoneLabel], labels[wellknown.CapacityTypeLabel]
+	if price, ok := t.offeringPrice(ctx, nc.Labels[wellknown.NodePoolLabel], typ, zone, capacityType); ok {
+		return price, nil
+	}
+	planned, err := strconv.ParseFloat(nc.Annotations[PriceAnnotation], 64)
+	if err != nil {
+		return 0, fmt.Errorf("NodeClaim %s: the catalog offers no %s %s in %s to its pool, and its %s annotation %q is not a price",
+			nc.Name, capacityType, typ, zone, PriceAnnotation, nc.Annotations[PriceAnnotation])
+	}
+	return planned, nil
+}
+
+// offeringPrice looks an offering up in what the catalog offers the pool.
+func (t *Tailor) offeringPrice(ctx context.Context, pool, typ, zone, capacityType string) (float64, bool) {
+	if typ == "" || zone == "" || capacityType == "" {
+		return 0, false
+	}
+	np := &karpv1.NodePool{}
+	if err := t.objects.Get(ctx, client.ObjectKey{Name: pool}, np); err != nil {
+		return 0, false
+	}
+	class := &ec2v1.EC2NodeClass{}
+	if err := t.objects.Get(ctx, client.ObjectKey{Name: np.Spec.Template.Spec.NodeClassRef.Name}, class); err != nil {
+		return 0, false
+	}
+	types, err := t.catalog.InstanceTypes(ctx, np, class)
+	if err != nil {
+		return 0, false
+	}
+	for _, it := range types {
+		if it.Name != typ {
+			continue
+		}
+		for _, o := range it.Offerings {
+			if o.Zone == zone && o.CapacityType == capacityType {
+				return o.Price, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// planDisplaced is plan with the running nodes as room too: provisioning
+// never needs them, since the scheduler binds what fits there before the
+// plugin sees a pod, but displaced pods must first try the nodes that stay.
+// Each running node of a pool joins the solve as an in-flight node whose
+// room is its allocatable less what its pods request; the profile's Filter
+// plugins judge the pod on the node as it is. Nodes of no NodePool, and
+// nodes cordoned or being disrupted, are left out.
+func (t *Tailor) planDisplaced(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) (*batchPlan, error) {
+	var claims karpv1.NodeClaimList
+	if err := t.objects.List(ctx, &claims); err != nil {
+		return nil, fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	set, err := t.loadPools(ctx, claims.Items)
+	if err != nil {
+		return nil, err
+	}
+	plan := &batchPlan{set: set}
+	if len(set.pools) == 0 {
+		return plan, nil
+	}
+	snap, inflight, err := t.snapshot(set, claims.Items, without)
+	if err != nil {
+		return nil, err
+	}
+	running, err := t.runningRoom(set, without)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := t.profile()
+	if err != nil {
+		return nil, err
+	}
+	sim, err := simulate.New(ctx, t.registry, prof, snap)
+	if err != nil {
+		return nil, err
+	}
+	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: append(running, inflight...), Checker: sim, EmptyDomains: true})
+	klog.FromContext(ctx).V(1).Info("Displaced pods solved", "pods", len(pods), "without", sets.List(without), "newNodeClaims", len(plan.res.Nodes),
+		"joined", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
+	return plan, nil
+}
+
+// runningRoom is the room on each running node of a pool, as in-flight
+// nodes named as in the snapshot.
+func (t *Tailor) runningRoom(set *poolSet, without sets.Set[string]) ([]*solver.InFlight, error) {
+	informers := t.handle.SharedInformerFactory().Core().V1()
+	nodes, err := informers.Nodes().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	all, err := informers.Pods().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	used := map[string]corev1.ResourceList{}
+	for _, p := range all {
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if used[p.Spec.NodeName] == nil {
+			used[p.Spec.NodeName] = corev1.ResourceList{}
+		}
+		add(used[p.Spec.NodeName], requestsOf(p))
+		add(used[p.Spec.NodeName], corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)})
+	}
+	var out []*solver.InFlight
+	for _, n := range nodes {
+		pool := set.byName[n.Labels[wellknown.NodePoolLabel]]
+		if pool == nil || without.Has(n.Name) || n.Spec.Unschedulable || n.DeletionTimestamp != nil || disrupted(n) {
+			continue
+		}
+		room := corev1.ResourceList{}
+		for name, q := range n.Status.Allocatable {
+			left := q.DeepCopy()
+			if u, ok := used[n.Name][name]; ok {
+				left.Sub(u)
+			}
+			if left.Sign() < 0 {
+				left = resource.Quantity{}
+			}
+			room[name] = left
+		}
+		if cpu, pods := room[corev1.ResourceCPU], room[corev1.ResourcePods]; cpu.Sign() <= 0 || pods.Sign() <= 0 {
+			continue
+		}
+		// The node's labels as they are, its hostname included, so the
+		// simulation judges the node object the snapshot holds.
+		nodeLabels := map[string]string{}
+		for k, v := range n.Labels {
+			nodeLabels[k] = v
+		}
+		nodeLabels[wellknown.HostnameLabel] = n.Name
+		out = append(out, &solver.InFlight{Name: n.Name, Pool: pool, Requirements: requirements.FromLabels(nodeLabels), Taints: n.Spec.Taints, Room: room})
+	}
+	return out, nil
+}
+
+func disrupted(n *corev1.Node) bool {
+	for i := range n.Spec.Taints {
+		if n.Spec.Taints[i].MatchTaint(&wellknown.DisruptedNoScheduleTaint) {
+			return true
+		}
+	}
+	return false
+}
