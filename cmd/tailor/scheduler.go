@@ -1,8 +1,22 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+
 	"github.com/spf13/cobra"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/cli/globalflag"
+	basecompatibility "k8s.io/component-base/compatibility"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/component-base/term"
+	"k8s.io/component-base/version/verflag"
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"sigs.k8s.io/scheduler-plugins/pkg/capacityscheduling"
@@ -19,6 +33,8 @@ import (
 	"sigs.k8s.io/scheduler-plugins/pkg/trimaran/lowriskovercommitment"
 	"sigs.k8s.io/scheduler-plugins/pkg/trimaran/peaks"
 	"sigs.k8s.io/scheduler-plugins/pkg/trimaran/targetloadpacking"
+
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	// The scheme of scheduler-plugins' args, so their pluginConfig decodes.
 	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
@@ -63,12 +79,60 @@ func schedulerOptions() []app.Option {
 	return opts
 }
 
+// newSchedulerCommand is kube-scheduler's command with the plugins compiled
+// in, built from kube-scheduler's own options, Setup and Run. It is not
+// app.NewSchedulerCommand because the Tailor plugin must learn the identity
+// kube-scheduler's leader election runs as, which only Setup's result holds:
+// only the leading replica may provision (plugin/tailor/leader.go).
 func newSchedulerCommand() *cobra.Command {
-	cmd := app.NewSchedulerCommand(schedulerOptions()...)
-	cmd.Use = "scheduler"
-	cmd.Short = "Run kube-scheduler with the Tailor plugin (and scheduler-plugins') compiled in"
-	cmd.Long = `Run kube-scheduler with the Tailor plugin compiled in. Enable it in a profile of a
+	opts := options.NewOptions()
+	plugins := schedulerOptions()
+	cmd := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run kube-scheduler with the Tailor plugin (and scheduler-plugins') compiled in",
+		Long: `Run kube-scheduler with the Tailor plugin compiled in. Enable it in a profile of a
 KubeSchedulerConfiguration (see manifests/scheduler/): pods that set that profile's schedulerName and
-fit on no node get NodeClaims decided for them. Every kube-scheduler flag applies.`
+fit on no node get NodeClaims decided for them. Every kube-scheduler flag applies.`,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			// Feature gates are set before anything reads them.
+			return opts.ComponentGlobalsRegistry.Set()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScheduler(cmd, opts, plugins)
+		},
+		Args: cobra.NoArgs,
+	}
+	flags := opts.Flags
+	verflag.AddFlags(flags.FlagSet("global"))
+	globalflag.AddGlobalFlags(flags.FlagSet("global"), cmd.Name(), logs.SkipLoggingConfigurationFlags())
+	for _, f := range flags.FlagSets {
+		cmd.Flags().AddFlagSet(f)
+	}
+	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
+	cliflag.SetUsageAndHelpFunc(cmd, *flags, cols)
 	return cmd
+}
+
+// runScheduler sets kube-scheduler up, tells the plugin the leader election
+// it runs under, and runs it until a signal.
+func runScheduler(cmd *cobra.Command, opts *options.Options, plugins []app.Option) error {
+	verflag.PrintAndExitIfRequested()
+	gates := opts.ComponentGlobalsRegistry.FeatureGateFor(basecompatibility.DefaultKubeComponent)
+	if err := logsapi.ValidateAndApply(opts.Logs, gates); err != nil {
+		return fmt.Errorf("logging options: %w", err)
+	}
+	cliflag.PrintFlags(cmd.Flags())
+	// The plugin's controller-runtime cache and client log through klog too.
+	ctrl.SetLogger(klog.NewKlogr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cc, sched, err := app.Setup(ctx, opts, plugins...)
+	if err != nil {
+		return err
+	}
+	if le := cc.LeaderElection; le != nil {
+		cfg := cc.ComponentConfig.LeaderElection
+		tailor.SetLeaderElection(le.Lock.Identity(), cfg.ResourceNamespace, cfg.ResourceName)
+	}
+	return app.Run(ctx, cc, sched)
 }

@@ -3,6 +3,7 @@ package interruption
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -180,7 +181,7 @@ func TestConsumer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			sim, api := startSimulator(t, "events")
-			h := &recordingHandler{fail: tc.fail}
+			h := &recordingHandler{fail: maps.Clone(tc.fail)}
 			logs := &logLines{}
 			for _, body := range tc.send {
 				if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(sim.QueueURL()), MessageBody: aws.String(body)}); err != nil {

@@ -31,6 +31,9 @@ type consolidationState struct {
 	// settled are the claims the Consolidatable method last found
 	// consolidatable.
 	settled map[string]bool
+	// acted says a method just acted: the next one skips its turn, since the
+	// cache may not show the claims just launched or deleted yet.
+	acted bool
 }
 
 // consolidation is the machinery the two consolidation methods share.
@@ -72,6 +75,10 @@ func (c *consolidation) pass(ctx context.Context, method string, search func(con
 	f, err := c.load(ctx)
 	if err != nil {
 		return err
+	}
+	if c.state.acted {
+		c.state.acted = false
+		return nil
 	}
 	cands := c.candidates(f)
 	if c.state.pending != nil {
@@ -130,6 +137,7 @@ func (c *consolidation) validate(ctx context.Context, f *fleet, cands []*candida
 		return nil
 	}
 	d.method = p.method
+	c.state.acted = true
 	return c.act(ctx, d)
 }
 

@@ -12,6 +12,13 @@
 //   - emptiness.go: a node whose pods, apart from DaemonSet pods, are gone
 //     and whose claim holds no reservation goes once it has stayed so for
 //     its pool's consolidateAfter, within the budgets for reason Empty.
+//   - consolidatable.go: a launched node whose pods have not changed for
+//     its pool's consolidateAfter is marked Consolidatable.
+//   - multinode.go, singlenode.go: under WhenEmptyOrUnderutilized, nodes
+//     whose pods fit on the others (deleted) or on the others and one
+//     cheaper node (replaced, replacement first), after a validation
+//     period, within the budgets for reason Underutilized
+//     (consolidation.go, candidates.go).
 //   - drift.go: a node whose claim is Drifted is replaced: replacement
 //     capacity first, then the node, within the budgets for reason Drifted.
 //

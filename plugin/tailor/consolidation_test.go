@@ -95,7 +95,7 @@ func TestMultiNodeConsolidation(t *testing.T) {
 	b, _ := e.launchedWith("b", 7, owned)
 	e.deletePods("a-1", "a-2", "a-3", "a-4", "a-5", "a-6", "b-1", "b-2", "b-3", "b-4", "b-5", "b-6")
 
-	replacement := e.replacementOf(a.Name)
+	replacement := e.replacementAmong(a.Name)
 	replaced := strings.Split(replacement.Annotations[disruption.ReplacementForAnnotation], ",")
 	if len(replaced) != 2 || !contains(replaced, b.Name) {
 		t.Fatalf("replacement %s replaces %v, want %s and %s together", replacement.Name, replaced, a.Name, b.Name)
@@ -129,7 +129,15 @@ func TestSpotToSpotConsolidation(t *testing.T) {
 	}
 
 	// Every c, m and r family of generation 6 and later: many cheaper types.
-	e.poolRequirements(karpv1.NodeSelectorRequirementWithMinValues{Key: wellknown.CapacityTypeLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{wellknown.CapacityTypeSpot}})
+	e.updatePool(func(np *karpv1.NodePool) {
+		var kept []karpv1.NodeSelectorRequirementWithMinValues
+		for _, r := range np.Spec.Template.Spec.Requirements {
+			if r.Key != "karpenter.k8s.aws/instance-family" {
+				kept = append(kept, r)
+			}
+		}
+		np.Spec.Template.Spec.Requirements = kept
+	})
 	replacement := e.replacementOf(old.Name)
 	oldPrice := e.price(old, node)
 	offered := requirementValues(replacement, wellknown.InstanceTypeLabel)
@@ -144,11 +152,11 @@ func TestSpotToSpotConsolidation(t *testing.T) {
 }
 
 // TestConsolidationBlockers: a do-not-disrupt pod, a PDB that allows no
-// eviction, and a budget of no node for reason Underutilized each keep a
-// node, and say so; a budget of no node for reason Drifted does not.
+// eviction, and a budget of no node each keep a node, and say so; a budget
+// of no node limited to reason Drifted does not.
 func TestConsolidationBlockers(t *testing.T) {
 	e := newConsolidationEnv(t)
-	e.consolidation("2s", karpv1.Budget{Nodes: "0", Reasons: []karpv1.DisruptionReason{karpv1.DisruptionReasonUnderutilized}})
+	e.consolidation("2s", karpv1.Budget{Nodes: "0"})
 	zero := intstr.FromInt32(0)
 	pdb := &policyv1.PodDisruptionBudget{
 		ObjectMeta: metav1.ObjectMeta{Name: "guarded", Namespace: "default"},
@@ -355,4 +363,24 @@ func (e *env) nodeClass(name string) *ec2v1.EC2NodeClass {
 		e.t.Fatal(err)
 	}
 	return class
+}
+
+// replacementAmong waits for a claim that replaces the claim, alone or with
+// others.
+func (e *env) replacementAmong(claim string) *karpv1.NodeClaim {
+	e.t.Helper()
+	var found *karpv1.NodeClaim
+	err := wait.PollUntilContextTimeout(e.ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, nc := range e.claims() {
+			if contains(strings.Split(nc.Annotations[disruption.ReplacementForAnnotation], ","), claim) {
+				found = nc.DeepCopy()
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		e.t.Fatalf("no replacement for claim %s: %v; its events:\n%s", claim, err, e.claimEvents(claim))
+	}
+	return found
 }

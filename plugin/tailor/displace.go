@@ -217,10 +217,21 @@ func (t *Tailor) runningRoom(set *poolSet, without sets.Set[string]) ([]*solver.
 		if pool == nil || without.Has(n.Name) || n.Spec.Unschedulable || n.DeletionTimestamp != nil || disrupted(n) {
 			continue
 		}
+		// Room promised to pods on their way to the node is not free.
+		taken := used[n.Name]
+		if claim, ok := t.ledger.ClaimOf(n.Name, n.Spec.ProviderID); ok {
+			if reserved, ok := t.ledger.ReservedOn(claim, ""); ok {
+				taken = taken.DeepCopy()
+				if taken == nil {
+					taken = corev1.ResourceList{}
+				}
+				add(taken, reserved)
+			}
+		}
 		room := corev1.ResourceList{}
 		for name, q := range n.Status.Allocatable {
 			left := q.DeepCopy()
-			if u, ok := used[n.Name][name]; ok {
+			if u, ok := taken[name]; ok {
 				left.Sub(u)
 			}
 			if left.Sign() < 0 {

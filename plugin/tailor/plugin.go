@@ -72,6 +72,9 @@ type Tailor struct {
 	// profileChecked: the PostFilter order was compared with the setting.
 	profileChecked bool
 
+	// leading: this replica holds kube-scheduler's Lease (leader.go).
+	leading atomic.Bool
+
 	// nodes counts the cluster's nodes, kept by the node informer, so
 	// PreEnqueue can tell an empty cluster without listing.
 	nodes atomic.Int64
@@ -191,6 +194,7 @@ func (t *Tailor) start(ctx context.Context) {
 		logger.Error(err, "Rebuilding reservations from NodeClaims")
 	}
 	close(t.ready)
+	go t.followLeaderElection(ctx)
 	go t.runResync(ctx)
 	go t.runRetries(ctx)
 	go t.runDisruption(ctx)

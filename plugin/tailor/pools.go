@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,6 +51,13 @@ func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poo
 		class := &ec2v1.EC2NodeClass{}
 		if err := t.objects.Get(ctx, client.ObjectKey{Name: ref.Name}, class); err != nil {
 			set.skipped = append(set.skipped, fmt.Sprintf("NodePool %s: its EC2NodeClass %s cannot be read: %v", np.Name, ref.Name, err))
+			continue
+		}
+		// A class the launcher could not resolve (no subnet, no AMI, ...)
+		// launches nothing: a claim for it would wait forever. One not
+		// resolved yet is used, and its claims wait for it.
+		if c := meta.FindStatusCondition(class.Status.Conditions, ec2v1.ConditionTypeReady); c != nil && c.Status == metav1.ConditionFalse {
+			set.skipped = append(set.skipped, fmt.Sprintf("NodePool %s: its EC2NodeClass %s is not ready: %s", np.Name, ref.Name, c.Message))
 			continue
 		}
 		types, err := t.catalog.InstanceTypes(ctx, np, class)

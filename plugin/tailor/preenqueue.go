@@ -17,7 +17,9 @@ func (t *Tailor) PreEnqueue(ctx context.Context, pod *corev1.Pod) *fwk.Status {
 	if _, reserved := t.ledger.Of(pod.UID); reserved {
 		return nil
 	}
-	if t.nodes.Load() > 0 {
+	if t.nodes.Load() > 0 || !t.leads() {
+		// A standby does not provision; once it leads, kube-scheduler retries
+		// the pod, which comes through here again.
 		return nil
 	}
 	klog.FromContext(ctx).V(4).Info("No node exists: the pod joins the batch for new capacity", "pod", klog.KObj(pod))

@@ -34,6 +34,10 @@ const (
 // pod no pool can host is told why. Pods whose provisioning failed for a
 // reason that may pass are retried with backoff.
 func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
+	if !t.leads() {
+		klog.FromContext(ctx).V(2).Info("Batch dropped: this replica does not lead; the leader provides for its pods", "pods", len(batch))
+		return
+	}
 	pods := t.stillPending(batch)
 	if len(pods) == 0 {
 		return

@@ -19,12 +19,13 @@ import (
 
 // TestBadInput: what a user can get wrong — a NodePool naming an
 // EC2NodeClass that does not exist, a class whose subnet selector matches
-// nothing, a pod larger than any instance type — is answered on the pod
-// (and the class) with the cause, launches nothing and stops nothing: a
-// good pod created afterwards still gets its node. The cases share one
-// cluster; each has its own NodePool and pods that select only it. Real
-// processes would add nothing here, so the scheduler and the launcher run
-// in this process.
+// nothing, a pod larger than any instance type its pool allows — is
+// answered with the cause: a CannotProvision event on the pod, and the
+// NodePool's and the class's conditions. Nothing is bought for it (no
+// NodeClaim, no instance) and nothing stops: a good pod created afterwards
+// still gets its node. The cases share one cluster; each has its own
+// NodePool and pods that select only it. Real processes would add nothing
+// here, so the scheduler and the launcher run in this process.
 func TestBadInput(t *testing.T) {
 	e := start(t, options{})
 

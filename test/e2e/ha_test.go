@@ -65,6 +65,9 @@ func TestHA(t *testing.T) {
 			return true, nil
 		})
 
+		for _, d := range bought.boughtTwice() {
+			t.Errorf("bought twice: %s", d)
+		}
 		holder := s.holder(disruptionLease)
 		if holder == "" {
 			t.Errorf("Lease kube-system/%s has no holder while both replicas run", disruptionLease)

@@ -1,0 +1,149 @@
+package disruption
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/requirements"
+	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+// fakePlanner plans by a rule over the nodes taken away, and prices claims
+// from a table.
+type fakePlanner struct {
+	displace func(nodes []string) *Plan
+	prices   map[string]float64
+	calls    int
+}
+
+func (f *fakePlanner) Displace(_ context.Context, nodes []string) (*Plan, error) {
+	f.calls++
+	return f.displace(nodes), nil
+}
+
+func (f *fakePlanner) Launch(context.Context, *Plan, string) ([]string, error) { return nil, nil }
+
+func (f *fakePlanner) Price(_ context.Context, nc *karpv1.NodeClaim) (float64, error) {
+	return f.prices[nc.Name], nil
+}
+
+func newNode(price float64, typ string) *solver.Node {
+	return &solver.Node{Price: price, Requirements: requirements.Requirements{},
+		InstanceTypes: []*catalog.InstanceType{{Name: typ}}}
+}
+
+func testConsolidation(t *testing.T, p *fakePlanner, nodes ...*corev1.Node) consolidation {
+	t.Helper()
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	for _, n := range nodes {
+		if err := indexer.Add(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return consolidation{Env: Env{Planner: p, Nodes: corelisters.NewNodeLister(indexer), MinSavings: 0.05}, state: &consolidationState{told: map[string]string{}}}
+}
+
+func cands(names ...string) []*candidate {
+	np := &karpv1.NodePool{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	var out []*candidate
+	for _, n := range names {
+		out = append(out, &candidate{claim: &karpv1.NodeClaim{ObjectMeta: metav1.ObjectMeta{Name: n}}, pool: np, node: n})
+	}
+	return out
+}
+
+func TestEvaluate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		plan    *Plan
+		price   float64
+		spot    bool
+		replace bool
+		keep    string
+	}{
+		{name: "pods fit elsewhere: delete", plan: &Plan{}, price: 0.1},
+		{name: "one cheaper node: replace", plan: &Plan{Nodes: []*solver.Node{newNode(0.05, "small")}, Price: 0.05}, price: 0.1, replace: true},
+		{name: "saves under 5%", plan: &Plan{Nodes: []*solver.Node{newNode(0.097, "small")}, Price: 0.097}, price: 0.1, keep: "saving less than minSavings"},
+		{name: "two new nodes", plan: &Plan{Nodes: []*solver.Node{newNode(0.01, "a"), newNode(0.01, "b")}, Price: 0.02}, price: 0.1, keep: "would need 2 new nodes"},
+		{name: "unplaced", plan: &Plan{Unplaced: map[*corev1.Pod]error{{}: errFake}}, price: 0.1, keep: "would find no room elsewhere"},
+		{name: "spot without 15 cheaper types", plan: &Plan{Nodes: []*solver.Node{newNode(0.05, "small")}, Price: 0.05}, price: 0.1, spot: true, keep: "at least 15 instance types"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			capacity := wellknown.CapacityTypeOnDemand
+			if tc.spot {
+				capacity = wellknown.CapacityTypeSpot
+			}
+			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n", Labels: map[string]string{wellknown.CapacityTypeLabel: capacity, wellknown.InstanceTypeLabel: "big"}}}
+			p := &fakePlanner{displace: func([]string) *Plan { return tc.plan }, prices: map[string]float64{"n": tc.price}}
+			c := testConsolidation(t, p, node)
+			d, why, err := c.evaluate(context.Background(), cands("n"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.keep != "" {
+				if d != nil || !strings.Contains(why, tc.keep) {
+					t.Fatalf("decision %v, why %q; want kept: %q", d, why, tc.keep)
+				}
+				return
+			}
+			if d == nil {
+				t.Fatalf("kept: %s", why)
+			}
+			if d.replaces() != tc.replace {
+				t.Errorf("replaces %v, want %v", d.replaces(), tc.replace)
+			}
+		})
+	}
+}
+
+// TestMultiNodeSearchFindsLongestPrefix: with the first three candidates
+// replaceable by one cheap node and four not, the search takes three.
+func TestMultiNodeSearchFindsLongestPrefix(t *testing.T) {
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	prices := map[string]float64{}
+	var nodes []*corev1.Node
+	for _, n := range names {
+		prices[n] = 0.1
+		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{wellknown.InstanceTypeLabel: "big"}}})
+	}
+	p := &fakePlanner{prices: prices, displace: func(taken []string) *Plan {
+		if len(taken) <= 3 {
+			return &Plan{Nodes: []*solver.Node{newNode(0.1, "medium")}, Price: 0.1}
+		}
+		return &Plan{Nodes: []*solver.Node{newNode(0.1, "a"), newNode(0.1, "b")}, Price: 0.2}
+	}}
+	m := &MultiNode{consolidation: testConsolidation(t, p, nodes...)}
+	f := &fleet{budget: map[string]int{"default": 10}}
+	d, err := m.search(context.Background(), f, cands(names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == nil || len(d.candidates) != 3 {
+		t.Fatalf("decision %+v, want the first three candidates", d)
+	}
+	if p.calls > 3 {
+		t.Errorf("%d plans for 6 candidates; a binary search needs at most 3", p.calls)
+	}
+
+	// A budget of two keeps the search to two.
+	f.budget["default"] = 2
+	d, err = m.search(context.Background(), f, cands(names...))
+	if err != nil || d == nil || len(d.candidates) != 2 {
+		t.Fatalf("with a budget of 2: %+v, %v", d, err)
+	}
+}
+
+type fakeErr string
+
+func (e fakeErr) Error() string { return string(e) }
+
+const errFake = fakeErr("no room")
