@@ -1,11 +1,7 @@
 package manager_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,47 +10,22 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/tailor-project/tailor/launcher/manager"
+	"github.com/tailor-project/tailor/test/manifests"
 )
 
 // manifestDir holds the launcher's deployment manifests.
 var manifestDir = filepath.Join("..", "..", "manifests", "launcher")
 
-// decodeManifests reads every object of a YAML file, strictly: a field the
-// API does not know fails, as `kubectl apply --validate=strict` would.
+// decodeManifests reads every object of a file of the launcher's manifests.
 func decodeManifests(t *testing.T, name string) []runtime.Object {
 	t.Helper()
 	scheme, err := manager.Scheme()
 	if err != nil {
 		t.Fatal(err)
 	}
-	decoder := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
-	raw, err := os.ReadFile(filepath.Join(manifestDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-	var out []runtime.Object
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj, _, err := decoder.Decode(doc, nil, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, obj)
-	}
+	return manifests.Decode(t, scheme, filepath.Join(manifestDir, name))
 }
 
 // TestManifests: the RBAC grants what the launcher's controllers do, the

@@ -13,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
@@ -22,9 +20,6 @@ import (
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/disruption"
-	"github.com/tailor-project/tailor/plugin/tailor"
-	"github.com/tailor-project/tailor/test/controlplane"
-	"github.com/tailor-project/tailor/test/scheduler"
 )
 
 // The test plays the launcher and the workloads' controllers: it launches
@@ -198,32 +193,8 @@ func TestConsolidationBlockers(t *testing.T) {
 // consolidation validation period.
 func newConsolidationEnv(t *testing.T) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	cp := controlplane.StartT(t, controlplane.Options{})
-	scheme, err := tailor.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cp.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := catalog.New(catalog.NewStaticSource(zones), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: ctx, cp: cp, client: c, kube: kubernetes.NewForConfigOrDie(cp.Config), catalog: cat}
-	e.apply("03-ec2nodeclass-complete.yaml")
-	e.apply("01-nodepool-basic.yaml")
 	config := strings.Replace(schedulerConfig, "      catalog:", "      consolidation: {validationPeriod: 1s}\n      catalog:", 1)
-	s, err := scheduler.Start(ctx, cp.Dir, cp.Kubeconfig, config, app.WithPlugin(tailor.Name, tailor.New))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sched = s
-	t.Cleanup(func() { e.stopScheduler() })
-	return e
+	return newEnvWith(t, config, "01-nodepool-basic.yaml")
 }
 
 // consolidation sets the default pool to consolidate underused nodes after

@@ -19,7 +19,6 @@ import (
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/plugin/disruption"
 	"github.com/tailor-project/tailor/plugin/reservation"
-	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
 )
 
@@ -48,7 +47,7 @@ func (t *Tailor) Displace(ctx context.Context, nodes []string) (*disruption.Plan
 	if len(pods) == 0 {
 		return out, nil
 	}
-	plan, err := t.planDisplaced(ctx, pods, without)
+	plan, err := t.plan(ctx, pods, without, true)
 	if err != nil {
 		return nil, err
 	}
@@ -146,47 +145,14 @@ func (t *Tailor) offeringPrice(ctx context.Context, pool, typ, zone, capacityTyp
 	return 0, false
 }
 
-// planDisplaced is plan with the running nodes as room too: provisioning
-// never needs them, since the scheduler binds what fits there before the
-// plugin sees a pod, but displaced pods must first try the nodes that stay.
-// Each running node of a pool joins the solve as an in-flight node whose
-// room is its allocatable less what its pods request; the profile's Filter
-// plugins judge the pod on the node as it is. Nodes of no NodePool, and
-// nodes cordoned or being disrupted, are left out.
-func (t *Tailor) planDisplaced(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) (*batchPlan, error) {
-	var claims karpv1.NodeClaimList
-	if err := t.objects.List(ctx, &claims); err != nil {
-		return nil, fmt.Errorf("listing NodeClaims: %w", err)
-	}
-	set, err := t.loadPools(ctx, claims.Items)
-	if err != nil {
-		return nil, err
-	}
-	plan := &batchPlan{set: set}
-	if len(set.pools) == 0 {
-		return plan, nil
-	}
-	snap, inflight, err := t.snapshot(set, claims.Items, without)
-	if err != nil {
-		return nil, err
-	}
-	running, err := t.runningRoom(set, without)
-	if err != nil {
-		return nil, err
-	}
-	prof, err := t.profile()
-	if err != nil {
-		return nil, err
-	}
-	sim, err := simulate.New(ctx, t.registry, prof, snap)
-	if err != nil {
-		return nil, err
-	}
-	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: append(running, inflight...), Checker: sim, EmptyDomains: true})
-	klog.FromContext(ctx).V(1).Info("Displaced pods solved", "pods", len(pods), "without", sets.List(without), "newNodeClaims", len(plan.res.Nodes),
-		"joined", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
-	return plan, nil
-}
+// Displaced pods are planned with the running nodes as room too:
+// provisioning never needs them, since the scheduler binds what fits there
+// before the plugin sees a pod, but displaced pods must first try the nodes
+// that stay. Each running node of a pool joins the solve as an in-flight node
+// whose room is its allocatable less what its pods request and what is
+// reserved on it; the profile's Filter plugins judge the pod on the node as
+// it is. Nodes of no NodePool, and nodes cordoned or being disrupted, are
+// left out.
 
 // runningRoom is the room on each running node of a pool, as in-flight
 // nodes named as in the snapshot.

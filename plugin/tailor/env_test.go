@@ -70,9 +70,17 @@ type env struct {
 	kube    kubernetes.Interface
 	sched   *scheduler.Scheduler
 	catalog catalog.Catalog
+	// config is the scheduler's configuration, for restarts too.
+	config string
 }
 
 func newEnv(t *testing.T, poolFiles ...string) *env {
+	t.Helper()
+	return newEnvWith(t, schedulerConfig, poolFiles...)
+}
+
+// newEnvWith is newEnv with another scheduler configuration.
+func newEnvWith(t *testing.T, config string, poolFiles ...string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -89,7 +97,7 @@ func newEnv(t *testing.T, poolFiles ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, cp: cp, client: c, kube: kubernetes.NewForConfigOrDie(cp.Config), catalog: cat}
+	e := &env{t: t, ctx: ctx, cp: cp, client: c, kube: kubernetes.NewForConfigOrDie(cp.Config), catalog: cat, config: config}
 	e.apply("03-ec2nodeclass-complete.yaml")
 	for _, f := range poolFiles {
 		e.apply(f)
@@ -101,7 +109,7 @@ func newEnv(t *testing.T, poolFiles ...string) *env {
 
 func (e *env) startScheduler() {
 	e.t.Helper()
-	s, err := scheduler.Start(e.ctx, e.cp.Dir, e.cp.Kubeconfig, schedulerConfig, app.WithPlugin(tailor.Name, tailor.New))
+	s, err := scheduler.Start(e.ctx, e.cp.Dir, e.cp.Kubeconfig, e.config, app.WithPlugin(tailor.Name, tailor.New))
 	if err != nil {
 		e.t.Fatal(err)
 	}

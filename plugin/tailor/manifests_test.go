@@ -1,10 +1,6 @@
 package tailor
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,43 +11,18 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+
+	"github.com/tailor-project/tailor/test/manifests"
 )
 
 var schedulerManifests = filepath.Join("..", "..", "manifests", "scheduler")
 
-// readManifests decodes every object of a file strictly, as
-// `kubectl apply --validate=strict` would.
 func readManifests(t *testing.T, name string) []runtime.Object {
 	t.Helper()
-	decoder := serializer.NewCodecFactory(clientgoscheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
-	raw, err := os.ReadFile(filepath.Join(schedulerManifests, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-	var out []runtime.Object
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj, _, err := decoder.Decode(doc, nil, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, obj)
-	}
+	return manifests.Decode(t, clientgoscheme.Scheme, filepath.Join(schedulerManifests, name))
 }
 
 // TestSchedulerManifests: the shipped configuration loads as kube-scheduler

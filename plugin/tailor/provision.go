@@ -50,7 +50,7 @@ func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
 // solveAndAct returns an error only when nothing was decided; pods whose
 // claim could not be written are retried here.
 func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
-	plan, err := t.plan(ctx, pods, nil)
+	plan, err := t.plan(ctx, pods, nil, false)
 	if err != nil {
 		return err
 	}
@@ -104,9 +104,10 @@ func (p *batchPlan) withSkipped(err error) error {
 
 // plan solves pods against the cluster as it is, less the nodes in without
 // (and their pods), with the room left on in-flight claims and new claims
-// of every usable pool. Provisioning and disruption both decide here: one
+// of every usable pool, and, with running, the free room of the running
+// nodes (displace.go). Provisioning and disruption both decide here: one
 // snapshot, one solver, the profile's own Filter plugins.
-func (t *Tailor) plan(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) (*batchPlan, error) {
+func (t *Tailor) plan(ctx context.Context, pods []*corev1.Pod, without sets.Set[string], running bool) (*batchPlan, error) {
 	var claims karpv1.NodeClaimList
 	if err := t.objects.List(ctx, &claims); err != nil {
 		return nil, fmt.Errorf("listing NodeClaims: %w", err)
@@ -122,6 +123,13 @@ func (t *Tailor) plan(ctx context.Context, pods []*corev1.Pod, without sets.Set[
 	snap, inflight, err := t.snapshot(set, claims.Items, without)
 	if err != nil {
 		return nil, err
+	}
+	if running {
+		room, err := t.runningRoom(set, without)
+		if err != nil {
+			return nil, err
+		}
+		inflight = append(room, inflight...)
 	}
 	prof, err := t.profile()
 	if err != nil {
