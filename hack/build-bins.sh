@@ -2,7 +2,8 @@
 # Builds the binaries the tests and the local cluster run, from Go modules
 # only: etcd (hack/tools/go.mod), kube-apiserver and kube-controller-manager
 # (k8s.io/kubernetes, pinned in go.mod), kubectl for users of the local
-# cluster, kwok, and controller-gen.
+# cluster, kwok, controller-gen, and helm (hack/tools/helm/go.mod) for the
+# chart's tests.
 # A binary is rebuilt only when its pinned version changed, so a warm run
 # takes a second.
 #
@@ -63,14 +64,27 @@ build_controller_gen() {
 	stamp controller-gen "$version"
 }
 
+build_helm() {
+	local version
+	version=$(mod_version "$root/hack/tools/helm" helm.sh/helm/v3)
+	up_to_date helm "$version" && return 0
+	echo "building helm $version"
+	# helm prints this version (helm version, and the chart's .Capabilities);
+	# without it a source build reports v3 with no patch.
+	(cd hack/tools/helm && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$version" \
+		-o "$bin/helm" helm.sh/helm/v3/cmd/helm)
+	stamp helm "$version"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(etcd kube-apiserver kube-controller-manager kwok controller-gen)
+[[ ${#targets[@]} -gt 0 ]] || targets=(etcd kube-apiserver kube-controller-manager kwok controller-gen helm)
 for t in "${targets[@]}"; do
 	case "$t" in
 	etcd) build_etcd ;;
 	kube-apiserver | kube-controller-manager | kubectl) build_kube "$t" ;;
 	kwok) build_kwok ;;
 	controller-gen) build_controller_gen ;;
+	helm) build_helm ;;
 	*) echo "build-bins: unknown binary $t" >&2; exit 2 ;;
 	esac
 done

@@ -35,12 +35,14 @@ type simulateOptions struct {
 	output string
 	online bool
 	zones  []string
+	// consolidation is the --consolidation mode (simulate_consolidation.go).
+	consolidation consolidationOptions
 }
 
 func newSimulateCommand() *cobra.Command {
 	o := &simulateOptions{}
 	cmd := &cobra.Command{
-		Use:   "simulate -f FILE [-f FILE...]",
+		Use:   "simulate -f FILE [-f FILE...] | simulate --consolidation [-f FILE... | --kubeconfig FILE]",
 		Short: "Show the NodeClaims Tailor would create for pending pods, offline",
 		Long: `Runs Tailor's solver, with the default scheduler profile's Filter plugins, over the objects in the
 files: Pods and Deployments (their replicas) are the pending pods; NodePools and EC2NodeClasses are what
@@ -48,7 +50,13 @@ may be bought; Nodes, with the Pods bound to them, and DaemonSets are the cluste
 It prints the NodeClaims that would be created, the pods on each, the total hourly price, and each pod
 that cannot be placed with the reason. Prices are the compiled-in us-east-1 on-demand prices unless
 --online reads EC2 and the Pricing API through the standard AWS configuration; offline, spot offerings
-are priced at the on-demand price, the most a spot instance can cost.`,
+are priced at the on-demand price, the most a spot instance can cost.
+
+With --consolidation it is a dry run of the disruption loop's consolidation, with the loop's own code and the
+plugin's own planner: over a live cluster (--kubeconfig, read-only) or over files of Nodes, Pods bound to them
+(spec.nodeName), NodePools, EC2NodeClasses, NodeClaims, PodDisruptionBudgets and DaemonSets, it prints each
+decision the loop would take (delete or replace, which NodeClaims, the new claim's types, $/h before and after)
+and why it keeps every other NodeClaim. Nothing is written to the cluster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -58,6 +66,7 @@ are priced at the on-demand price, the most a spot instance can cost.`,
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&o.online, "online", false, "read instance types and prices from AWS instead of the compiled-in facts")
 	cmd.Flags().StringSliceVar(&o.zones, "zones", offlineZones, "zones of the compiled-in catalog")
+	o.consolidation.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -72,6 +81,9 @@ type world struct {
 }
 
 func (o *simulateOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.consolidation.enabled {
+		return o.runConsolidation(ctx, stdout, stderr)
+	}
 	if len(o.files) == 0 {
 		return errors.New("no -f file given: name files of pods and NodePools to simulate")
 	}
@@ -142,10 +154,19 @@ func (o *simulateOptions) catalog(ctx context.Context) (catalog.Catalog, error) 
 // use for is an error, as it is most likely the wrong file.
 func readWorld(files []string) (*world, error) {
 	w := &world{classes: map[string]*ec2v1.EC2NodeClass{}}
+	if err := eachDocument(files, w.add); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// eachDocument hands every non-empty YAML document of the files to add, and
+// names the file and document of the first error.
+func eachDocument(files []string, add func([]byte) error) error {
 	for _, file := range files {
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("reading manifests: %w", err)
+			return fmt.Errorf("reading manifests: %w", err)
 		}
 		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 		for doc := 1; ; doc++ {
@@ -154,17 +175,17 @@ func readWorld(files []string) (*world, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
+				return fmt.Errorf("%s: document %d: %w", file, doc, err)
 			}
 			if len(bytes.TrimSpace(data)) == 0 {
 				continue
 			}
-			if err := w.add(data); err != nil {
-				return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
+			if err := add(data); err != nil {
+				return fmt.Errorf("%s: document %d: %w", file, doc, err)
 			}
 		}
 	}
-	return w, nil
+	return nil
 }
 
 func (w *world) add(data []byte) error {

@@ -1,14 +1,20 @@
 // Command localcluster starts Tailor's local cluster in the background:
-// etcd, kube-apiserver, kube-controller-manager and kwok from bin/, the EC2
-// simulator, `tailor scheduler` and `tailor launcher` from bin/tailor, with
-// the CRDs installed, the seed's default EC2NodeClass and NodePool applied,
-// an admin kubeconfig at <dir>/kubeconfig and the SDK's environment at
-// <dir>/env. The processes outlive it; their pids are in <dir>/pids for
+// etcd, kube-apiserver, kube-controller-manager and kwok from bin/, and the
+// EC2 simulator, `tailor scheduler` and `tailor launcher` from bin/tailor.
+// Tailor is installed from its Helm chart, rendered with bin/helm: the
+// chart's CRDs, ServiceAccounts, RBAC and scheduler ConfigMap are applied,
+// and the two components run as processes configured as the chart's
+// Deployments configure their pods, each impersonating its chart
+// ServiceAccount, so the local cluster runs with the chart's permissions.
+// The seed's default EC2NodeClass and NodePool are applied, an admin
+// kubeconfig is at <dir>/kubeconfig and the SDK's environment at <dir>/env.
+// The processes outlive it; their pids are in <dir>/pids for
 // hack/local-down.sh. Every start is a fresh cluster.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
@@ -16,9 +22,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
+	"github.com/tailor-project/tailor/test/chartrender"
 	"github.com/tailor-project/tailor/test/controlplane"
 )
 
@@ -53,7 +63,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: abs, ControllerManager: true, Kwok: true, Detach: true})
+	opts := controlplane.Options{Dir: abs, ControllerManager: true, Kwok: true, Detach: true}
+	if *tailor {
+		// The chart installs the CRDs, as it does on a real cluster.
+		opts.CRDDir = "-"
+	}
+	cp, err := controlplane.Start(ctx, opts)
 	if err != nil {
 		fail(err)
 	}
@@ -69,8 +84,10 @@ func main() {
 	fmt.Printf("local cluster up at %s\n  source %s/env   # KUBECONFIG and the AWS SDK's variables for the simulator\n  logs: %s/*.log\n  stop: hack/local-down.sh\n", cp.Config.Host, abs, abs)
 }
 
-// startTailor runs the simulator, the scheduler and the launcher against the
-// control plane, and applies the seed's EC2NodeClass and NodePool.
+// startTailor runs the simulator, installs the chart's objects that need no
+// pods (CRDs, ServiceAccounts, RBAC, the scheduler's ConfigMap), runs the
+// scheduler and the launcher as the chart's Deployments would, each as its
+// chart ServiceAccount, and applies the seed's EC2NodeClass and NodePool.
 func startTailor(ctx context.Context, cp *controlplane.ControlPlane, bootDelay time.Duration, plain bool) error {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
@@ -82,88 +99,152 @@ func startTailor(ctx context.Context, cp *controlplane.ControlPlane, bootDelay t
 		return err
 	}
 	simURL := "http://127.0.0.1:" + strconv.Itoa(simPort)
+	queueURL := simURL + "/" + simulatedAcctID + "/" + queueName
 	env := map[string]string{
 		"KUBECONFIG":                cp.Kubeconfig,
 		"AWS_ENDPOINT_URL":          simURL,
 		"AWS_REGION":                region,
 		"AWS_ACCESS_KEY_ID":         fakeAccessKey,
 		"AWS_SECRET_ACCESS_KEY":     fakeSecretKey,
-		"TAILOR_INTERRUPTION_QUEUE": simURL + "/" + simulatedAcctID + "/" + queueName,
+		"TAILOR_INTERRUPTION_QUEUE": queueURL,
 	}
 	if err := writeEnv(filepath.Join(cp.Dir, "env"), env); err != nil {
 		return err
 	}
-	// The children read the SDK's standard variables.
-	for k, v := range env {
-		os.Setenv(k, v)
+	// The children get the chart's settings and nothing of the shell's, which
+	// may hold a previous cluster's env file; only the simulator's fake
+	// credentials are added, as IRSA or Pod Identity would add real ones.
+	for _, k := range []string{"KUBECONFIG", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"} {
+		os.Unsetenv(k)
 	}
+	os.Setenv("AWS_ACCESS_KEY_ID", fakeAccessKey)
+	os.Setenv("AWS_SECRET_ACCESS_KEY", fakeSecretKey)
+
 	if err := cp.AddProcess("ec2sim", tailorBin, []string{
 		"ec2sim", "--listen=127.0.0.1:" + strconv.Itoa(simPort), "--kubeconfig=" + cp.Kubeconfig,
 		"--cluster-name=" + clusterName, "--boot-delay=" + bootDelay.String(), "--queue=" + queueName,
 	}, true); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, simURL+"/_sim/faults"); err != nil {
+	if err := waitHTTP(ctx, http.DefaultClient, simURL+"/_sim/faults"); err != nil {
 		return fmt.Errorf("the EC2 simulator did not come up: %w (see %s/ec2sim.log)", err, cp.Dir)
 	}
-	schedulerConfig := filepath.Join(cp.Dir, "scheduler.yaml")
-	config := fmt.Sprintf(schedulerConfigTemplate, cp.Kubeconfig, clusterName, region, simURL)
-	if plain {
-		config += plainProfile
-	}
-	if err := os.WriteFile(schedulerConfig, []byte(config), 0o644); err != nil {
+
+	chart, err := chartrender.Render(ctx, chartrender.Options{IncludeCRDs: true, Set: []string{
+		"settings.clusterName=" + clusterName,
+		"settings.region=" + region,
+		"settings.catalog.endpoint=" + simURL,
+		"settings.interruptionQueue=" + queueURL,
+	}})
+	if err != nil {
 		return err
 	}
-	if err := cp.AddProcess("scheduler", tailorBin, []string{"scheduler", "--config=" + schedulerConfig, "--secure-port=0", "--v=2", "--logging-format=text"}, true); err != nil {
+	if err := chart.Apply(ctx, cp.Config); err != nil {
+		return err
+	}
+	if err := startScheduler(ctx, cp, chart, tailorBin, plain); err != nil {
+		return err
+	}
+	if err := startLauncher(ctx, cp, chart, tailorBin); err != nil {
+		return err
+	}
+	return applySeed(ctx, cp, root)
+}
+
+// startScheduler runs `tailor scheduler` with the chart's Deployment's
+// arguments and ConfigMap, as the chart's ServiceAccount.
+func startScheduler(ctx context.Context, cp *controlplane.ControlPlane, chart *chartrender.Chart, bin string, plain bool) error {
+	kubeconfig := filepath.Join(cp.Dir, "scheduler.kubeconfig")
+	if err := chartrender.WriteImpersonatingKubeconfig(cp.Kubeconfig, kubeconfig, chartrender.SchedulerName); err != nil {
+		return err
+	}
+	config, err := chart.SchedulerConfig()
+	if err != nil {
+		return err
+	}
+	// Outside a pod there is no in-cluster configuration to connect with.
+	// The rate limits are raised for make bench, whose bursts of thousands
+	// of pods would otherwise measure the client's throttling.
+	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": 200, "burst": 400}
+	if plain {
+		// The same scheduler without Tailor, to compare against.
+		profiles, _ := config["profiles"].([]any)
+		config["profiles"] = append(profiles, map[string]any{"schedulerName": "plain-scheduler"})
+	}
+	data, err := yaml.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("writing the scheduler's configuration: %w", err)
+	}
+	configPath := filepath.Join(cp.Dir, "scheduler.yaml")
+	if err := os.WriteFile(configPath, data, 0o644); err != nil {
+		return fmt.Errorf("writing the scheduler's configuration: %w", err)
+	}
+	container, err := chart.Container(chartrender.SchedulerName)
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	var args []string
+	for _, a := range container.Args {
+		if strings.HasPrefix(a, "--config=") {
+			a = "--config=" + configPath
+		}
+		args = append(args, a)
+	}
+	// The secure port serves on loopback, and checks its callers through
+	// the API server as the ServiceAccount, which a pod does with its
+	// in-cluster configuration: the chart's delegation RBAC takes part.
+	args = append(args, "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
+		"--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig)
+	for k, v := range container.Env {
+		os.Setenv(k, v)
+	}
+	if err := cp.AddProcess("scheduler", bin, args, true); err != nil {
+		return err
+	}
+	// The scheduler's certificate is its own, made at start.
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if err := waitHTTP(ctx, insecure, "https://127.0.0.1:"+strconv.Itoa(port)+"/readyz"); err != nil {
+		return fmt.Errorf("the scheduler did not become ready: %w (see %s/scheduler.log)", err, cp.Dir)
+	}
+	return nil
+}
+
+// startLauncher runs `tailor launcher` with the chart's Deployment's
+// arguments and environment, as the chart's ServiceAccount.
+func startLauncher(ctx context.Context, cp *controlplane.ControlPlane, chart *chartrender.Chart, bin string) error {
+	kubeconfig := filepath.Join(cp.Dir, "launcher.kubeconfig")
+	if err := chartrender.WriteImpersonatingKubeconfig(cp.Kubeconfig, kubeconfig, chartrender.LauncherName); err != nil {
+		return err
+	}
+	container, err := chart.Container(chartrender.LauncherName)
+	if err != nil {
 		return err
 	}
 	probe, err := freePort()
 	if err != nil {
 		return err
 	}
-	if err := cp.AddProcess("launcher", tailorBin, []string{
-		"launcher", "--cluster-name=" + clusterName, "--kubeconfig=" + cp.Kubeconfig, "--leader-elect=false",
-		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probe), "--metrics-bind-address=0",
-		"--interruption-queue=" + env["TAILOR_INTERRUPTION_QUEUE"],
-	}, true); err != nil {
+	// The pod's fixed ports would collide with another local cluster (make
+	// bench runs one beside make demo's), and need not be reachable off
+	// this machine; the later flag wins.
+	args := append(container.Args, "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probe), "--metrics-bind-address=0")
+	for k, v := range container.Env {
+		os.Setenv(k, v)
+	}
+	os.Setenv("KUBECONFIG", kubeconfig)
+	defer os.Unsetenv("KUBECONFIG")
+	if err := cp.AddProcess("launcher", bin, args, true); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz"); err != nil {
+	if err := waitHTTP(ctx, http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz"); err != nil {
 		return fmt.Errorf("the launcher did not become ready: %w (see %s/launcher.log)", err, cp.Dir)
 	}
-	return applySeed(ctx, cp, root)
+	return nil
 }
-
-// schedulerConfigTemplate is manifests/scheduler/config.yaml for the local
-// cluster: no leader election, the simulator as the catalog's endpoint.
-const schedulerConfigTemplate = `apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-clientConnection:
-  kubeconfig: %q
-  qps: 200
-  burst: 400
-leaderElection:
-  leaderElect: false
-profiles:
-  - schedulerName: tailor-scheduler
-    plugins:
-      multiPoint:
-        enabled:
-          - name: Tailor
-            weight: 100
-    pluginConfig:
-      - name: Tailor
-        args:
-          clusterName: %s
-          catalog:
-            source: aws
-            region: %s
-            endpoint: %s
-`
-
-// plainProfile is the same scheduler without Tailor, for comparisons.
-const plainProfile = `  - schedulerName: plain-scheduler
-`
 
 func writeEnv(path string, env map[string]string) error {
 	var b []byte
@@ -173,9 +254,9 @@ func writeEnv(path string, env map[string]string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-func waitHTTP(ctx context.Context, url string) error {
+func waitHTTP(ctx context.Context, client *http.Client, url string) error {
 	deadline := time.Now().Add(2 * time.Minute)
-	client := &http.Client{Timeout: 2 * time.Second}
+	client = &http.Client{Transport: client.Transport, Timeout: 2 * time.Second}
 	for {
 		resp, err := client.Get(url)
 		if err == nil {

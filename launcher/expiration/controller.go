@@ -15,6 +15,7 @@ import (
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/launcher/backoff"
+	"github.com/tailor-project/tailor/launcher/metrics"
 )
 
 // ReasonExpired is the event of a claim deleted for its age.
@@ -60,6 +61,7 @@ func (e *Expiration) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := e.Client.Delete(ctx, claim, client.Preconditions{UID: &claim.UID}); client.IgnoreNotFound(err) != nil {
 		return reconcile.Result{}, fmt.Errorf("deleting expired NodeClaim %s: %w", claim.Name, err)
 	}
+	metrics.NodeClaimDisrupted(claim, "expired", "", metrics.TerminationEventual)
 	return reconcile.Result{}, nil
 }
 

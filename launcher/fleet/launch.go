@@ -90,7 +90,7 @@ func (l *Launcher) Launch(ctx context.Context, req Request) (*Result, error) {
 	if len(candidates) == 0 {
 		return nil, &NotLaunchableError{Reason: ReasonNoSubnet, Message: fmt.Sprintf("EC2NodeClass %s has no subnet in a zone with an available %s offering", req.NodeClass.Name, ct)}
 	}
-	configs, overrides, err := l.launchTemplateConfigs(ctx, req, candidates)
+	configs, overrides, err := l.launchTemplateConfigs(ctx, req, ct, candidates)
 	if err != nil {
 		return nil, err
 	}

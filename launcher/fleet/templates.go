@@ -26,9 +26,9 @@ type overrideKey struct {
 }
 
 // launchTemplateConfigs makes one launch template per AMI and pod limit
-// among the candidates, and lists each candidate as an override of its
-// template, in the candidates' order.
-func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, candidates []pool) ([]ec2types.FleetLaunchTemplateConfigRequest, map[overrideKey]override, error) {
+// among the candidates, of capacity type ct, and lists each candidate as an
+// override of its template, in the candidates' order.
+func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct string, candidates []pool) ([]ec2types.FleetLaunchTemplateConfigRequest, map[overrideKey]override, error) {
 	nc, claim := req.NodeClass, req.NodeClaim
 	family, err := nodeclass.Family(nc)
 	if err != nil {
@@ -58,7 +58,8 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, candi
 		return nil, nil, &NotLaunchableError{Reason: ReasonNoCompatibleAMI,
 			Message: fmt.Sprintf("EC2NodeClass %s has no AMI for the architectures of the allowed instance types", nc.Name)}
 	}
-	ltTags := tags.Instance(l.Cluster.Name, nc.Name, claim.Labels[wellknown.NodePoolLabel], claim.Name, nc.Spec.Tags)
+	// A template serves every claim of its pool, so it does not name one.
+	ltTags := l.claimTags(req)
 	delete(ltTags, tags.NodeClaim)
 	groups := make([]string, 0, len(nc.Status.SecurityGroups))
 	for _, g := range nc.Status.SecurityGroups {
@@ -83,6 +84,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, candi
 			InstanceProfile: nc.Status.InstanceProfile,
 			SecurityGroups:  groups,
 			Tags:            ltTags,
+			Spot:            ct == wellknown.CapacityTypeSpot,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -11,6 +11,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+
+	"github.com/tailor-project/tailor/launcher/metrics"
 )
 
 // Defaults and limits of Consumer.
@@ -149,6 +151,7 @@ func (c *Consumer) process(ctx context.Context, queueURL string, m sqstypes.Mess
 		c.delete(ctx, queueURL, m)
 		return
 	}
+	metrics.MessageReceived(string(msg.Kind), msg.Time)
 	logger = logger.WithValues("event", msg.ID, "kind", msg.Kind, "instances", msg.InstanceIDs)
 	if !c.recent.claim(msg.ID) {
 		count(msg.Kind, OutcomeDuplicate)
@@ -173,6 +176,9 @@ func (c *Consumer) process(ctx context.Context, queueURL string, m sqstypes.Mess
 // message again, and handling it again does no harm.
 func (c *Consumer) delete(ctx context.Context, queueURL string, m sqstypes.Message) {
 	_, err := c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle})
+	if err == nil {
+		metrics.MessageDeleted()
+	}
 	if err != nil && ctx.Err() == nil {
 		klog.FromContext(ctx).Error(err, "Deleting a handled message failed; it will be handled again", "messageID", aws.ToString(m.MessageId))
 	}

@@ -17,6 +17,7 @@ import (
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/fleet"
+	"github.com/tailor-project/tailor/launcher/metrics"
 	"github.com/tailor-project/tailor/launcher/nodeclaim"
 )
 
@@ -75,6 +76,7 @@ func (h *NodeClaimHandler) interrupt(ctx context.Context, msg Message, id, name 
 	if err := h.Client.Delete(ctx, claim, client.Preconditions{UID: &claim.UID}); client.IgnoreNotFound(err) != nil {
 		return OutcomeFailed, fmt.Errorf("deleting interrupted NodeClaim %s: %w", name, err)
 	}
+	metrics.NodeClaimDisrupted(claim, metrics.MessageType(string(msg.Kind)), "", metrics.TerminationForceful)
 	logger.Info("Deleting the NodeClaim of an interrupted instance", "reason", reason, "nodes", len(nodes))
 	return OutcomeHandled, nil
 }

@@ -2,6 +2,7 @@ package launchtemplate
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +73,40 @@ func TestMetadataOptions(t *testing.T) {
 	got := metadataOptions(&ec2v1.MetadataOptions{HTTPTokens: aws.String("optional"), HTTPPutResponseHopLimit: aws.Int64(2)})
 	if got.HttpTokens != ec2types.LaunchTemplateHttpTokensStateOptional || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 || got.HttpProtocolIpv6 != "disabled" {
 		t.Errorf("class options %+v, want its tokens and hops with the other defaults", got)
+	}
+}
+
+// TestTagSpecifications: a template tags the network interfaces of its
+// instances, and the spot requests too when it launches spot, with the
+// spec's tags, which the IAM policy asks of both.
+func TestTagSpecifications(t *testing.T) {
+	specTags := map[string]string{"kubernetes.io/cluster/c": "owned", "karpenter.sh/nodepool": "pool"}
+	tests := []struct {
+		name string
+		spot bool
+		want []ec2types.ResourceType
+	}{
+		{"on-demand", false, []ec2types.ResourceType{ec2types.ResourceTypeNetworkInterface}},
+		{"spot", true, []ec2types.ResourceType{ec2types.ResourceTypeNetworkInterface, ec2types.ResourceTypeSpotInstancesRequest}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Spec{NodeClass: &ec2v1.EC2NodeClass{}, Family: ec2v1.AMIFamilyAL2023, ImageID: "ami-1", Tags: specTags, Spot: tc.spot}
+			d, err := s.data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []ec2types.ResourceType
+			for _, ts := range d.TagSpecifications {
+				got = append(got, ts.ResourceType)
+				if tags := ec2Tags(specTags); !reflect.DeepEqual(ts.Tags, tags) {
+					t.Errorf("%s tagged %v, want %v", ts.ResourceType, ts.Tags, tags)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("tags %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -28,8 +28,14 @@ type Spec struct {
 	InstanceProfile string
 	SecurityGroups  []string
 	// Tags go on the template and, through it, on the network interfaces of
-	// its instances; instances and volumes are tagged by CreateFleet.
+	// its instances (and their spot requests when Spot); instances, volumes
+	// and the fleet are tagged by CreateFleet.
 	Tags map[string]string
+	// Spot says the template launches spot instances. Their spot requests
+	// are tagged because the IAM policy lets a launch create one only with
+	// the cluster's and a pool's tags; only a spot template names them, as
+	// Karpenter's do, since an on-demand launch makes no spot request.
+	Spot bool
 }
 
 // defaultMetadataOptions require IMDSv2 and keep the metadata service one
@@ -58,6 +64,11 @@ func (s *Spec) data() (*ec2types.RequestLaunchTemplateData, error) {
 		TagSpecifications: []ec2types.LaunchTemplateTagSpecificationRequest{
 			{ResourceType: ec2types.ResourceTypeNetworkInterface, Tags: ec2Tags(s.Tags)},
 		},
+	}
+	if s.Spot {
+		d.TagSpecifications = append(d.TagSpecifications, ec2types.LaunchTemplateTagSpecificationRequest{
+			ResourceType: ec2types.ResourceTypeSpotInstancesRequest, Tags: ec2Tags(s.Tags),
+		})
 	}
 	if s.InstanceProfile != "" {
 		d.IamInstanceProfile = &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Name: aws.String(s.InstanceProfile)}

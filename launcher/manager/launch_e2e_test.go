@@ -66,6 +66,8 @@ func TestLaunchCheapestReadyNode(t *testing.T) {
 	e.readyClass(nodeClass("default"))
 	claim := nodeClaim("cheapest", "default", onDemandCOrM...)
 	claim.Spec.Taints = []corev1.Taint{{Key: "example.com/dedicated", Value: "e2e", Effect: corev1.TaintEffectNoSchedule}}
+	e.create(nodePool("default", "default", onDemandCOrM...))
+	before := launcherMetricsOf(claim)
 	e.create(claim)
 
 	e.claimCondition(claim, karpv1.ConditionTypeLaunched, metav1.ConditionTrue)
@@ -147,6 +149,14 @@ func TestLaunchCheapestReadyNode(t *testing.T) {
 	if _, recorded := claim.Annotations[nodeclaim.UnavailableOfferingsAnnotation]; recorded {
 		t.Errorf("claim records unavailable offerings though none failed: %s", claim.Annotations[nodeclaim.UnavailableOfferingsAnnotation])
 	}
+	expectLaunchMetrics(t, before, claim, wantOffering.Price)
+
+	before = launcherMetricsOf(claim)
+	if err := e.kube.Delete(e.ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	e.gone(claim)
+	expectTerminationMetrics(t, before, claim)
 	e.running(l)
 }
 

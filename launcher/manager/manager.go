@@ -31,6 +31,7 @@ import (
 	"github.com/tailor-project/tailor/launcher/instance"
 	"github.com/tailor-project/tailor/launcher/interruption"
 	"github.com/tailor-project/tailor/launcher/launchtemplate"
+	"github.com/tailor-project/tailor/launcher/metrics"
 	"github.com/tailor-project/tailor/launcher/nodeclaim"
 	"github.com/tailor-project/tailor/launcher/nodeclass"
 	"github.com/tailor-project/tailor/launcher/nodepool"
@@ -146,17 +147,24 @@ func New(cfg *rest.Config, opts Options, clients AWS) (ctrl.Manager, error) {
 			Clock:           clk,
 			RefreshInterval: opts.NodeClassRefreshInterval,
 		},
-		&nodeclaim.Launch{Client: kube, Reader: mgr.GetAPIReader(), Catalog: clients.Catalog, Launcher: launcher, Recorder: recorder},
+		&nodeclaim.Launch{
+			Client: kube, Reader: mgr.GetAPIReader(), Catalog: clients.Catalog, Recorder: recorder,
+			Launcher: measuredLauncher{controller: "nodeclaim.launch", launcher: launcher},
+		},
 		&nodeclaim.Registration{Client: kube, Recorder: recorder},
 		&nodeclaim.Initialization{Client: kube, Recorder: recorder},
 		&nodeclaim.Liveness{
 			Client: kube, Recorder: recorder, Clock: clk,
 			RegistrationTTL: opts.RegistrationTTL, NotLaunchableBackoff: opts.NotLaunchableBackoff,
 		},
-		&termination.NodeClaimTermination{Client: kube, Instances: instances, Recorder: recorder},
+		&termination.NodeClaimTermination{
+			Client: kube, Recorder: recorder,
+			Instances: measuredInstances{controller: "nodeclaim.termination", instances: instances},
+		},
 		&termination.NodeTermination{
-			Client: kube, Instances: instances, Recorder: recorder, Clock: clk,
-			Drainer: &termination.Drainer{Client: kube, Recorder: recorder, Clock: clk},
+			Client: kube, Recorder: recorder, Clock: clk,
+			Instances: measuredInstances{controller: "node.termination", instances: instances},
+			Drainer:   &termination.Drainer{Client: kube, Recorder: recorder, Clock: clk},
 		},
 		&drift.NodePoolHash{Client: kube},
 		&drift.NodeClassHash{Client: kube},
@@ -185,12 +193,14 @@ func New(cfg *rest.Config, opts Options, clients AWS) (ctrl.Manager, error) {
 		}
 	}
 	collector := &garbagecollection.Collector{
-		Client: kube, Instances: instances, Recorder: recorder, Clock: clk,
-		Interval: opts.GarbageCollectionInterval, GracePeriod: opts.GarbageCollectionGracePeriod,
+		Client: kube, Recorder: recorder, Clock: clk,
+		Instances: measuredInstances{controller: "garbagecollection", instances: instances},
+		Interval:  opts.GarbageCollectionInterval, GracePeriod: opts.GarbageCollectionGracePeriod,
 	}
 	if err := mgr.Add(collector); err != nil {
 		return nil, fmt.Errorf("adding garbage collection: %w", err)
 	}
+	metrics.Watch(metrics.Source{Reader: kube, Catalog: clients.Catalog})
 	return mgr, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/backoff"
+	"github.com/tailor-project/tailor/launcher/metrics"
 )
 
 // Reasons of the Registered condition.
@@ -72,7 +73,11 @@ func (r *Registration) Reconcile(ctx context.Context, req reconcile.Request) (re
 	claim.Status.NodeName = node.Name
 	setCondition(claim, karpv1.ConditionTypeRegistered, metav1.ConditionTrue, ReasonRegistered, "")
 	r.Recorder.Eventf(claim, corev1.EventTypeNormal, ReasonRegistered, "Node %s registered", node.Name)
-	return requeueOnConflict(reconcile.Result{}, patchStatus(ctx, r.Client, before, claim))
+	err = patchStatus(ctx, r.Client, before, claim)
+	if err == nil {
+		metrics.NodeCreated(claim)
+	}
+	return requeueOnConflict(reconcile.Result{}, err)
 }
 
 // linkNode makes the Node the claim's: the claim's labels, the claim as

@@ -18,6 +18,7 @@ import (
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/backoff"
 	"github.com/tailor-project/tailor/launcher/instance"
+	"github.com/tailor-project/tailor/launcher/metrics"
 )
 
 // drainPoll is how often a draining node is looked at: evictions a budget
@@ -123,6 +124,7 @@ func (t *NodeTermination) release(ctx context.Context, node *corev1.Node, about 
 	if err := t.Client.Patch(ctx, node, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(fmt.Errorf("removing the finalizer of node %s: %w", node.Name, err))
 	}
+	metrics.NodeTerminated(node.Labels)
 	t.Recorder.Eventf(about, corev1.EventTypeNormal, "NodeTerminated", "Node %s is gone: %s", node.Name, why)
 	return reconcile.Result{}, nil
 }

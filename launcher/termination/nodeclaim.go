@@ -24,6 +24,7 @@ import (
 	"github.com/tailor-project/tailor/launcher/backoff"
 	"github.com/tailor-project/tailor/launcher/fieldindex"
 	"github.com/tailor-project/tailor/launcher/instance"
+	"github.com/tailor-project/tailor/launcher/metrics"
 )
 
 // instancePoll is how often an instance that is being terminated is looked
@@ -83,6 +84,7 @@ func (t *NodeClaimTermination) Reconcile(ctx context.Context, req reconcile.Requ
 	if err := t.Client.Patch(ctx, claim, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
+	metrics.NodeClaimTerminated(claim)
 	t.Recorder.Eventf(claim, corev1.EventTypeNormal, "Terminated", "NodeClaim terminated (instances %v)", ids)
 	return reconcile.Result{}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/catalog"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 )
 
 // minSpotTypes is how many instance types cheaper than a spot node a spot
@@ -81,6 +82,7 @@ func (c *consolidation) pass(ctx context.Context, method string, search func(con
 		return nil
 	}
 	cands := c.candidates(f)
+	pluginmetrics.Eligible(pluginmetrics.ReasonUnderutilized, len(cands))
 	if c.state.pending != nil {
 		return c.validate(ctx, f, cands)
 	}
@@ -122,7 +124,7 @@ func (c *consolidation) validate(ctx context.Context, f *fleet, cands []*candida
 			return nil
 		}
 		perPool[cand.pool.Name]++
-		if perPool[cand.pool.Name] > f.budget[cand.pool.Name] {
+		if !withinBudget(f, cand.pool.Name, perPool[cand.pool.Name], p.replaces()) {
 			logger.Info("Consolidation dropped: the disruption budget no longer allows it", "nodePool", cand.pool.Name)
 			return nil
 		}
@@ -197,8 +199,10 @@ func (c *consolidation) evaluate(ctx context.Context, cands []*candidate, multi 
 // act carries out a validated decision.
 func (c *consolidation) act(ctx context.Context, d *decision) error {
 	logger := klog.FromContext(ctx).WithValues("method", d.method, "nodeClaims", d.claimNames())
+	pluginmetrics.Decided(d.replaces(), pluginmetrics.ReasonUnderutilized, d.method)
 	for _, cand := range d.candidates {
 		delete(c.state.told, cand.claim.Name)
+		pluginmetrics.NodeClaimDisrupted(pluginmetrics.ReasonUnderutilized, cand.claim, cand.pool)
 	}
 	if !d.replaces() {
 		logger.Info("Consolidating: the nodes' pods fit on the other nodes", "pods", len(d.plan.Pods))
@@ -211,6 +215,7 @@ func (c *consolidation) act(ctx context.Context, d *decision) error {
 		return nil
 	}
 	launched, err := c.Planner.Launch(ctx, d.plan, strings.Join(d.claimNames(), ","))
+	pluginmetrics.ReplacementsCreated(pluginmetrics.ReasonUnderutilized, d.plan.Nodes, len(launched))
 	if err != nil {
 		return err
 	}
@@ -223,19 +228,53 @@ func (c *consolidation) act(ctx context.Context, d *decision) error {
 	return nil
 }
 
+// withinBudget reports whether n of a pool's nodes may be in one decision.
+// A decision that deletes takes its nodes away at once, so they must fit in
+// the budget. One that replaces retires its nodes one budget's worth at a
+// time, each once the replacement is up and the budget allows
+// (finishReplaced), so it needs only room for one: budgets bound how many
+// nodes are disrupted at once, and the replacement lets a pool that may
+// lose one node at a time still trade several small nodes for one.
+func withinBudget(f *fleet, pool string, n int, replaces bool) bool {
+	if replaces {
+		return f.budget[pool] >= 1
+	}
+	return n <= f.budget[pool]
+}
+
 // finishReplaced retires the nodes consolidation replaced once their
-// replacements are initialized. Drifted nodes are Drift's to finish.
+// replacements are initialized, as many at once as the pool's budget
+// allows. Drifted nodes are Drift's to finish.
 func (c *consolidation) finishReplaced(ctx context.Context, f *fleet) {
 	for i := range f.claims {
 		nc := &f.claims[i]
 		reps := f.replacements[nc.Name]
-		if len(reps) == 0 || nc.DeletionTimestamp != nil || meta.IsStatusConditionTrue(nc.Status.Conditions, karpv1.ConditionTypeDrifted) {
+		if len(reps) == 0 || nc.DeletionTimestamp != nil || c.tainted(nc.Status.NodeName) ||
+			meta.IsStatusConditionTrue(nc.Status.Conditions, karpv1.ConditionTypeDrifted) || !initialized(reps) {
+			continue
+		}
+		pool := nc.Labels[wellknown.NodePoolLabel]
+		if f.retiring[pool] >= f.allowed[pool] {
+			c.tellOnce(nc, ReasonDisruptionBlocked, fmt.Sprintf("replacement NodeClaim %s is up; the node waits for NodePool %s's disruption budget for reason %s (%d of %d nodes being disrupted)",
+				strings.Join(names(reps), ", "), pool, karpv1.DisruptionReasonUnderutilized, f.retiring[pool], f.allowed[pool]))
 			continue
 		}
 		if err := c.retireReplaced(ctx, nc, reps, "Underutilized"); err != nil {
 			klog.FromContext(ctx).Error(err, "Retiring a consolidated node", "nodeClaim", nc.Name)
+			continue
+		}
+		f.retiring[pool]++
+	}
+}
+
+// initialized reports whether every claim is Initialized.
+func initialized(claims []*karpv1.NodeClaim) bool {
+	for _, r := range claims {
+		if !meta.IsStatusConditionTrue(r.Status.Conditions, karpv1.ConditionTypeInitialized) {
+			return false
 		}
 	}
+	return true
 }
 
 // capacityType is the candidate's node's, or its claim's.

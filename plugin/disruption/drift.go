@@ -13,6 +13,7 @@ import (
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 )
 
 // ReasonReplacing is the event reason on a claim whose replacement is
@@ -133,11 +134,14 @@ func (d *Drift) replace(ctx context.Context, nc *karpv1.NodeClaim) error {
 		return nil
 	}
 	why := driftReason(nc)
+	pluginmetrics.Decided(len(plan.Nodes) > 0, pluginmetrics.ReasonDrifted, "")
+	pluginmetrics.NodeClaimDisrupted(pluginmetrics.ReasonDrifted, nc, nil)
 	if len(plan.Nodes) == 0 {
 		klog.FromContext(ctx).Info("Drifted node goes: its pods fit on the other nodes", "nodeClaim", nc.Name, "reason", why)
 		return d.retire(ctx, nc, fmt.Sprintf("Drifted (%s); its %d pods fit on the other nodes", why, len(plan.Pods)))
 	}
 	launched, err := d.Planner.Launch(ctx, plan, nc.Name)
+	pluginmetrics.ReplacementsCreated(pluginmetrics.ReasonDrifted, plan.Nodes, len(launched))
 	if err != nil {
 		return err
 	}

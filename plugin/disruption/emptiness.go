@@ -17,6 +17,7 @@ import (
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 )
 
 // ReasonDisrupting is the event reason on a NodeClaim taken away.
@@ -48,20 +49,55 @@ type Emptiness struct {
 // Reconcile looks at every pool's nodes once and removes those that have
 // been empty for long enough, as far as the budgets allow.
 func (e *Emptiness) Reconcile(ctx context.Context) error {
+	pools, err := e.decide(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pools {
+		if err := e.act(ctx, p); err != nil {
+			klog.FromContext(ctx).Error(err, "Removing empty nodes", "nodePool", p.pool.Name)
+		}
+	}
+	return nil
+}
+
+// emptyPool is what a pass decides for one pool's empty nodes.
+type emptyPool struct {
+	pool *karpv1.NodePool
+	// due are the claims empty for the pool's consolidateAfter, the longest
+	// empty first; the first budget of them go.
+	due        []emptyNode
+	budget     int
+	disrupting int
+	// err says why none go: the budgets cannot be read.
+	err error
+	// now is when the pass decided.
+	now time.Time
+}
+
+type emptyNode struct {
+	claim *karpv1.NodeClaim
+	since time.Time
+}
+
+// decide finds, pool by pool, the nodes empty for long enough and how many
+// of them the budgets let go; it changes nothing but what it remembers of
+// when each node was first seen empty.
+func (e *Emptiness) decide(ctx context.Context) ([]*emptyPool, error) {
 	if e.emptySince == nil {
 		e.emptySince, e.blocked = map[string]time.Time{}, map[string]bool{}
 	}
 	var pools karpv1.NodePoolList
 	if err := e.Objects.List(ctx, &pools); err != nil {
-		return fmt.Errorf("listing NodePools: %w", err)
+		return nil, fmt.Errorf("listing NodePools: %w", err)
 	}
 	var claims karpv1.NodeClaimList
 	if err := e.Objects.List(ctx, &claims); err != nil {
-		return fmt.Errorf("listing NodeClaims: %w", err)
+		return nil, fmt.Errorf("listing NodeClaims: %w", err)
 	}
 	pods, err := e.Pods.List(labels.Everything())
 	if err != nil {
-		return fmt.Errorf("listing pods: %w", err)
+		return nil, fmt.Errorf("listing pods: %w", err)
 	}
 	onNode := map[string][]*corev1.Pod{}
 	for _, p := range pods {
@@ -90,10 +126,10 @@ func (e *Emptiness) Reconcile(ctx context.Context) error {
 	for name := range seen {
 		waiting[name] = true
 	}
+	var out []*emptyPool
 	for i := range pools.Items {
-		np := &pools.Items[i]
-		if err := e.pool(ctx, np, byPool[np.Name], onNode, seen, waiting); err != nil {
-			klog.FromContext(ctx).Error(err, "Removing empty nodes", "nodePool", np.Name)
+		if p := e.pool(ctx, &pools.Items[i], byPool[pools.Items[i].Name], onNode, seen, waiting); p != nil {
+			out = append(out, p)
 		}
 	}
 	for name := range e.emptySince {
@@ -102,22 +138,18 @@ func (e *Emptiness) Reconcile(ctx context.Context) error {
 			delete(e.blocked, name)
 		}
 	}
-	return nil
+	return out, nil
 }
 
-func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*karpv1.NodeClaim, onNode map[string][]*corev1.Pod, seen, waiting map[string]bool) error {
+// pool decides for one pool; nil when none of its nodes is due.
+func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*karpv1.NodeClaim, onNode map[string][]*corev1.Pod, seen, waiting map[string]bool) *emptyPool {
 	logger := klog.FromContext(ctx).WithValues("nodePool", np.Name)
 	after := np.Spec.Disruption.ConsolidateAfter
 	now := e.Clock.Now()
-	type candidate struct {
-		claim *karpv1.NodeClaim
-		since time.Time
-	}
-	var due []candidate
-	disrupting := 0
+	p := &emptyPool{pool: np, now: now}
 	for _, nc := range claims {
 		if nc.DeletionTimestamp != nil {
-			disrupting++
+			p.disrupting++
 			continue
 		}
 		if nc.Status.NodeName == "" || waiting[nc.Name] || !e.empty(nc, onNode[nc.Status.NodeName]) {
@@ -133,24 +165,34 @@ func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*kar
 		if after.IsNever() || now.Sub(since) < *after.Duration {
 			continue
 		}
-		due = append(due, candidate{nc, since})
+		p.due = append(p.due, emptyNode{nc, since})
 	}
-	if len(due) == 0 {
+	if len(p.due) == 0 {
 		return nil
 	}
 	budget, err := allowed(np, karpv1.DisruptionReasonEmpty, len(claims), now)
 	if err != nil {
-		return err
+		p.err = err
+		return p
 	}
-	budget -= disrupting
-	sort.Slice(due, func(i, j int) bool { return due[i].since.Before(due[j].since) })
-	for i, c := range due {
-		if i >= budget {
+	p.budget = budget - p.disrupting
+	sort.Slice(p.due, func(i, j int) bool { return p.due[i].since.Before(p.due[j].since) })
+	return p
+}
+
+// act removes the pool's due nodes the budget lets go and tells the others
+// why they stay.
+func (e *Emptiness) act(ctx context.Context, p *emptyPool) error {
+	if p.err != nil {
+		return p.err
+	}
+	logger := klog.FromContext(ctx).WithValues("nodePool", p.pool.Name)
+	for i, c := range p.due {
+		if i >= p.budget {
 			if !e.blocked[c.claim.Name] {
 				e.blocked[c.claim.Name] = true
-				logger.Info("Empty node kept: the pool's disruption budget allows no more now", "nodeClaim", c.claim.Name, "disrupting", disrupting)
-				e.Recorder.Eventf(c.claim, nil, corev1.EventTypeNormal, "DisruptionBlocked", "Disrupting",
-					"Empty since %s but NodePool %s's disruption budget allows no more nodes to go now", c.since.UTC().Format(time.RFC3339), np.Name)
+				logger.Info("Empty node kept: the pool's disruption budget allows no more now", "nodeClaim", c.claim.Name, "disrupting", p.disrupting)
+				e.Recorder.Eventf(c.claim, nil, corev1.EventTypeNormal, "DisruptionBlocked", "Disrupting", "%s", emptyBlocked(p.pool, c.since))
 			}
 			continue
 		}
@@ -158,11 +200,23 @@ func (e *Emptiness) pool(ctx context.Context, np *karpv1.NodePool, claims []*kar
 			return fmt.Errorf("deleting empty NodeClaim %s: %w", c.claim.Name, err)
 		}
 		delete(e.emptySince, c.claim.Name)
-		msg := fmt.Sprintf("Empty for %s, longer than NodePool %s's consolidateAfter of %s", now.Sub(c.since).Round(time.Second), np.Name, after.String())
+		pluginmetrics.Decided(false, pluginmetrics.ReasonEmpty, "empty")
+		pluginmetrics.NodeClaimDisrupted(pluginmetrics.ReasonEmpty, c.claim, p.pool)
+		msg := emptyFor(p.pool, c.since, p.now)
 		logger.Info("Removing an empty node", "nodeClaim", c.claim.Name, "node", c.claim.Status.NodeName, "reason", msg)
 		e.Recorder.Eventf(c.claim, nil, corev1.EventTypeNormal, ReasonDisrupting, "Disrupting", "%s", msg)
 	}
 	return nil
+}
+
+// emptyFor is why an empty node goes.
+func emptyFor(np *karpv1.NodePool, since, now time.Time) string {
+	return fmt.Sprintf("Empty for %s, longer than NodePool %s's consolidateAfter of %s", now.Sub(since).Round(time.Second), np.Name, np.Spec.Disruption.ConsolidateAfter.String())
+}
+
+// emptyBlocked is why an empty node due to go stays.
+func emptyBlocked(np *karpv1.NodePool, since time.Time) string {
+	return fmt.Sprintf("Empty since %s but NodePool %s's disruption budget allows no more nodes to go now", since.UTC().Format(time.RFC3339), np.Name)
 }
 
 // empty: no pod on the node but DaemonSet and mirror pods, none that asks

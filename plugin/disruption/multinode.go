@@ -24,7 +24,46 @@ func (m *MultiNode) Reconcile(ctx context.Context) error {
 }
 
 func (m *MultiNode) search(ctx context.Context, f *fleet, cands []*candidate) (*decision, error) {
-	// Within each pool's budget, in order.
+	// A replacement retires its nodes as the budget allows, so the search
+	// may take more nodes than the budget lets go at once; a delete may not,
+	// and is searched again within the budgets.
+	// Every step of both searches plans against one reading of the cluster.
+	c, err := m.sessionOf(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	d, err := searchList(ctx, c, inOpenPools(f, cands))
+	if err != nil || d == nil || d.replaces() || fitsBudgets(f, d.candidates) {
+		return d, err
+	}
+	return searchList(ctx, c, withinBudgets(f, cands))
+}
+
+// searchList finds the longest prefix of list worth consolidating.
+func searchList(ctx context.Context, c consolidation, list []*candidate) (*decision, error) {
+	if len(list) < 2 {
+		return nil, nil
+	}
+	var best *decision
+	lo, hi := 2, len(list)
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		d, _, err := c.evaluate(ctx, list[:mid], true)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			best, lo = d, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best, nil
+}
+
+// withinBudgets are the candidates the search considers: in order, within
+// each pool's budget, at most maxMultiNodeCandidates.
+func withinBudgets(f *fleet, cands []*candidate) []*candidate {
 	var list []*candidate
 	taken := map[string]int{}
 	for _, cand := range cands {
@@ -36,19 +75,33 @@ func (m *MultiNode) search(ctx context.Context, f *fleet, cands []*candidate) (*
 			list = append(list, cand)
 		}
 	}
-	var best *decision
-	lo, hi := 2, len(list)
-	for lo <= hi {
-		mid := (lo + hi) / 2
-		d, _, err := m.evaluate(ctx, list[:mid], true)
-		if err != nil {
-			return nil, err
+	return list
+}
+
+// inOpenPools are the candidates the search considers for a replacement: in
+// order, of the pools whose budget lets a node go now, at most
+// maxMultiNodeCandidates.
+func inOpenPools(f *fleet, cands []*candidate) []*candidate {
+	var list []*candidate
+	for _, cand := range cands {
+		if len(list) == maxMultiNodeCandidates {
+			break
 		}
-		if d != nil {
-			best, lo = d, mid+1
-		} else {
-			hi = mid - 1
+		if f.budget[cand.pool.Name] >= 1 {
+			list = append(list, cand)
 		}
 	}
-	return best, nil
+	return list
+}
+
+// fitsBudgets reports whether the candidates may all go at once.
+func fitsBudgets(f *fleet, cands []*candidate) bool {
+	per := map[string]int{}
+	for _, cand := range cands {
+		per[cand.pool.Name]++
+		if per[cand.pool.Name] > f.budget[cand.pool.Name] {
+			return false
+		}
+	}
+	return true
 }

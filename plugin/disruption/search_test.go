@@ -134,11 +134,54 @@ func TestMultiNodeSearchFindsLongestPrefix(t *testing.T) {
 		t.Errorf("%d plans for 6 candidates; a binary search needs at most 3", p.calls)
 	}
 
-	// A budget of two keeps the search to two.
+	// A replacement retires its nodes as the budget allows: a budget of one
+	// node at a time still lets three be replaced by one.
+	f.budget["default"] = 1
+	d, err = m.search(context.Background(), f, cands(names...))
+	if err != nil || d == nil || len(d.candidates) != 3 {
+		t.Fatalf("replacing with a budget of 1: %+v, %v; want the three", d, err)
+	}
+	// No budget, no decision.
+	f.budget["default"] = 0
+	if d, err = m.search(context.Background(), f, cands(names...)); err != nil || d != nil {
+		t.Fatalf("with a budget of 0: %+v, %v", d, err)
+	}
+
+	// Deleting takes the nodes away at once: a budget of two keeps the
+	// decision to two, though four could go.
+	deletes := &fakePlanner{prices: prices, displace: func(taken []string) *Plan {
+		if len(taken) <= 4 {
+			return &Plan{}
+		}
+		return &Plan{Nodes: []*solver.Node{newNode(0.1, "a"), newNode(0.1, "b")}, Price: 0.2}
+	}}
+	m = &MultiNode{consolidation: testConsolidation(t, deletes, nodes...)}
 	f.budget["default"] = 2
 	d, err = m.search(context.Background(), f, cands(names...))
-	if err != nil || d == nil || len(d.candidates) != 2 {
-		t.Fatalf("with a budget of 2: %+v, %v", d, err)
+	if err != nil || d == nil || d.replaces() || len(d.candidates) != 2 {
+		t.Fatalf("deleting with a budget of 2: %+v, %v; want a delete of two", d, err)
+	}
+}
+
+// TestReplacedNodesRetireWithinBudget: the nodes one replacement replaces
+// are retired as many at a time as the budget allows; the rest wait, and
+// say so.
+func TestReplacedNodesRetireWithinBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		allowed, already int
+		want             int
+	}{
+		{"one at a time", 1, 0, 1},
+		{"one being disrupted already", 1, 1, 0},
+		{"two at a time", 2, 0, 2},
+		{"budget above the nodes", 10, 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := retiredNow(t, tc.allowed, tc.already); got != tc.want {
+				t.Errorf("%d nodes retired at once, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

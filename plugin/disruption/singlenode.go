@@ -23,16 +23,24 @@ func (s *SingleNode) Reconcile(ctx context.Context) error {
 
 // search evaluates the candidates in order and takes the first that is
 // worth it.
-func (s *SingleNode) search(ctx context.Context, _ *fleet, cands []*candidate) (*decision, error) {
+func (s *SingleNode) search(ctx context.Context, f *fleet, cands []*candidate) (*decision, error) {
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	// Every candidate is planned against one reading of the cluster.
+	c, err := s.sessionOf(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	for _, cand := range cands {
-		d, why, err := s.evaluate(ctx, []*candidate{cand}, false)
+		d, why, err := c.evaluate(ctx, []*candidate{cand}, false)
 		if err != nil {
 			return nil, err
 		}
 		if d != nil {
 			return d, nil
 		}
-		s.tell(cand.claim, why)
+		c.tell(cand.claim, why)
 	}
 	return nil, nil
 }

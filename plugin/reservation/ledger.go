@@ -41,6 +41,8 @@ type claim struct {
 	providerID string
 	// pods still waiting to bind, by uid.
 	pods map[types.UID]*Reservation
+	// holds is room kept for pods controllers will make (hold.go).
+	holds []Hold
 	// consumed counts the pods that bound to the claim's node.
 	consumed int
 	// withdrawing: the claim is being deleted because nobody needs it; no
@@ -48,7 +50,7 @@ type claim struct {
 	withdrawing bool
 }
 
-func (c *claim) unused() bool { return len(c.pods) == 0 && c.consumed == 0 }
+func (c *claim) unused() bool { return len(c.pods) == 0 && len(c.holds) == 0 && c.consumed == 0 }
 
 // Ledger is every reservation of the scheduler. It is safe for concurrent
 // use: the batcher writes while scheduling cycles read.
@@ -206,25 +208,20 @@ func (l *Ledger) NodeOf(claimName string) string {
 	return ""
 }
 
-// ReservedOn sums the requests of the pods that still wait to bind to a
-// claim's node, leaving out except; ok is false for a claim with no
-// reservations.
-func (l *Ledger) ReservedOn(claimName string, except types.UID) (corev1.ResourceList, bool) {
+// ReservedOn sums the room promised on a claim's node to others than the
+// claimant: the pods that still wait to bind there, but the claimant, and
+// the holds, but one of the claimant's controller. A zero Claimant leaves
+// nothing out. ok is false for a claim that promises nothing.
+func (l *Ledger) ReservedOn(claimName string, except Claimant) (corev1.ResourceList, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	c, ok := l.claims[claimName]
-	if !ok {
-		return nil, false
-	}
-	if len(c.pods) == 0 {
+	if !ok || len(c.pods)+len(c.holds) == 0 {
 		return nil, false
 	}
 	sum := corev1.ResourceList{}
-	for uid, r := range c.pods {
-		if uid == except {
-			continue
-		}
-		for n, q := range r.Requests {
+	count := func(requests corev1.ResourceList) {
+		for n, q := range requests {
 			total := sum[n]
 			total.Add(q)
 			sum[n] = total
@@ -232,6 +229,17 @@ func (l *Ledger) ReservedOn(claimName string, except types.UID) (corev1.Resource
 		pods := sum[corev1.ResourcePods]
 		pods.Add(*resource.NewQuantity(1, resource.DecimalSI))
 		sum[corev1.ResourcePods] = pods
+	}
+	for uid, r := range c.pods {
+		if except.UID == "" || uid != except.UID {
+			count(r.Requests)
+		}
+	}
+	skip := c.holdIndex(except)
+	for i, h := range c.holds {
+		if i != skip {
+			count(h.Requests)
+		}
 	}
 	return sum, true
 }
@@ -414,12 +422,13 @@ func (l *Ledger) All() []Reservation {
 	return out
 }
 
-// Pending counts the pods waiting for a claim.
+// Pending counts the pods waiting for a claim, and the room it holds for
+// pods to come.
 func (l *Ledger) Pending(claimName string) int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if c, ok := l.claims[claimName]; ok {
-		return len(c.pods)
+		return len(c.pods) + len(c.holds)
 	}
 	return 0
 }
@@ -458,8 +467,8 @@ func (l *Ledger) Check() error {
 				return fmt.Errorf("pod %s on %s is not its indexed reservation", uid, name)
 			}
 		}
-		if c.withdrawing && len(c.pods) > 0 {
-			return fmt.Errorf("claim %s is being withdrawn with %d pods waiting", name, len(c.pods))
+		if c.withdrawing && len(c.pods)+len(c.holds) > 0 {
+			return fmt.Errorf("claim %s is being withdrawn with %d pods waiting and %d holds", name, len(c.pods), len(c.holds))
 		}
 	}
 	if len(seen) != len(l.byPod) {

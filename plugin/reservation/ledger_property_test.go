@@ -38,6 +38,9 @@ func newWorld() *world {
 	return w
 }
 
+// ownerOf is the controller of pod slot i: two controllers share the pods.
+func ownerOf(i int) types.UID { return types.UID(fmt.Sprintf("rs%d", i%worldPods%2)) }
+
 func podUID(i int) types.UID { return types.UID(fmt.Sprintf("p%d", i)) }
 func claimName(i int) string { return fmt.Sprintf("c%d", i) }
 
@@ -55,7 +58,7 @@ type history struct {
 
 func (h *history) step(op, a, b int) {
 	pod, claim := podUID(a%worldPods), claimName(b%worldClaims)
-	switch op % 9 {
+	switch op % 11 {
 	case 0: // a batch reserves a pod it read pending, maybe stale, on a claim it read live, maybe stale
 		h.logf("reserve %s on %s", pod, claim)
 		if err := h.l.Reserve(claim, res(string(pod), "1")); err == nil {
@@ -131,6 +134,31 @@ func (h *history) step(op, a, b int) {
 			h.logf("%s pending again", pod)
 			h.w.pods[pod] = podFact{state: PodPending}
 		}
+	case 9: // a replacement claim holds room for a controller's displaced pod
+		h.logf("%s holds room for %s", claim, ownerOf(a))
+		if err := h.l.Hold(claim, Hold{Namespace: "default", Owner: ownerOf(a), For: fmt.Sprintf("old-%d", b), Requests: res("x", "1").Requests}); err == nil && !h.w.claims[claim] {
+			h.l.Forget(claim)
+		}
+	case 10: // a pending pod of a holding controller takes the hold: in a batch, or binding (which may fail)
+		if _, ok := h.l.Of(pod); ok || h.w.pods[pod].state != PodPending {
+			return
+		}
+		who := Claimant{UID: pod, Namespace: "default", Owner: ownerOf(a)}
+		if b%2 == 0 {
+			h.logf("batch turns %s's hold on %s into its reservation", pod, claim)
+			h.l.HoldToReservation(claim, who, Pod{UID: pod, Namespace: "default", Name: string(pod)})
+			return
+		}
+		hold, ok := h.l.TakeHold(claim, who)
+		if !ok {
+			return
+		}
+		h.logf("cycle binds %s on %s with its controller's hold (fails %v)", pod, claim, a%2 == 0)
+		if a%2 == 0 {
+			h.l.ReturnHold(claim, hold)
+			return
+		}
+		h.w.pods[pod] = podFact{state: PodBound, claim: claim}
 	}
 }
 
@@ -189,12 +217,16 @@ func (h *history) check() {
 	}
 	promised := int64(0)
 	for _, c := range h.l.Claims() {
-		if sum, ok := h.l.ReservedOn(c, ""); ok {
+		if sum, ok := h.l.ReservedOn(c, Claimant{}); ok {
 			promised += sum.Pods().Value()
 		}
 	}
-	if promised != int64(len(h.l.All())) {
-		h.t.Fatalf("room promised for %d pods, %d reservations\nhistory:\n%v", promised, len(h.l.All()), h.log)
+	holds := 0
+	for _, c := range h.l.Claims() {
+		holds += len(h.l.Holds(c))
+	}
+	if promised != int64(len(h.l.All())+holds) {
+		h.t.Fatalf("room promised for %d pods, %d reservations and %d holds\nhistory:\n%v", promised, len(h.l.All()), holds, h.log)
 	}
 	if h.stale {
 		return

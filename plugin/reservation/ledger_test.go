@@ -33,11 +33,11 @@ func TestLedger(t *testing.T) {
 			if c, ok := l.ClaimOf("node-a", ""); !ok || c != "claim-a" {
 				t.Fatalf("by name: %q %v", c, ok)
 			}
-			sum, ok := l.ReservedOn("claim-a", "")
+			sum, ok := l.ReservedOn("claim-a", Claimant{})
 			if !ok || sum.Cpu().MilliValue() != 1500 || sum.Pods().Value() != 2 {
 				t.Errorf("reserved %v", sum)
 			}
-			sum, _ = l.ReservedOn("claim-a", "p1")
+			sum, _ = l.ReservedOn("claim-a", Claimant{UID: "p1"})
 			if sum.Cpu().MilliValue() != 500 || sum.Pods().Value() != 1 {
 				t.Errorf("reserved without p1: %v", sum)
 			}

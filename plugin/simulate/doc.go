@@ -24,4 +24,9 @@
 // where no pod has required anti-affinity, take a fast path: only taints can
 // refuse them, and the toleration check is the same one TaintToleration
 // runs.
+//
+// A snapshot can be frozen and serve many solves, each on a view of it
+// without some nodes, as a disruption search plans each candidate: nodes are
+// copied on write, and PreFilter results are carried from view to view
+// where the plugins' own AddPod and RemovePod keep them exact (views.go).
 package simulate

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -25,6 +27,9 @@ type Simulator struct {
 	ctx  context.Context
 	fw   framework.Framework
 	snap *Snapshot
+	// deps and prof build the framework of the frozen snapshot (views.go).
+	deps Deps
+	prof Profile
 
 	// antiTerms are the distinct required anti-affinity terms of the pods in
 	// the snapshot; cleared[pod] counts the leading ones known not to select
@@ -32,6 +37,9 @@ type Simulator struct {
 	antiTerms []fwk.AffinityTerm
 	antiKeys  sets.Set[string]
 	cleared   map[*corev1.Pod]int
+	// baseTerms are how many of antiTerms the snapshot held when the
+	// simulator was built; Reset forgets the rest.
+	baseTerms int
 
 	// states caches PreFilter results by the pod spec they depend on, so
 	// copies of one pod share them, and keeps them current as pods are
@@ -40,6 +48,22 @@ type Simulator struct {
 	// again. A node whose labels change drops them all.
 	states map[string]*cachedState
 	keys   map[*corev1.Pod]string
+
+	// alike remembers, by node of a frozen snapshot, the node object and
+	// the solver's labels map last found to agree, so that a node judged
+	// again with both unchanged is not compared label by label: the solves
+	// of a disruption search judge pods against a thousand running nodes
+	// many times over.
+	alike map[string]labelsSeen
+
+	// views carries PreFilter results from solve to solve over a frozen
+	// snapshot (views.go).
+	views views
+}
+
+type labelsSeen struct {
+	node   *corev1.Node
+	labels unsafe.Pointer
 }
 
 type cachedState struct {
@@ -62,25 +86,33 @@ func New(ctx context.Context, deps Deps, prof Profile, snap *Snapshot) (*Simulat
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulator{ctx: ctx, fw: fw, snap: snap, antiKeys: sets.New[string](), cleared: map[*corev1.Pod]int{},
-		states: map[string]*cachedState{}, keys: map[*corev1.Pod]string{}}
+	s := &Simulator{ctx: ctx, fw: fw, snap: snap, deps: deps, prof: prof, antiKeys: sets.New[string](), cleared: map[*corev1.Pod]int{},
+		states: map[string]*cachedState{}, keys: map[*corev1.Pod]string{}, alike: map[string]labelsSeen{}}
 	withAnti, _ := snap.HavePodsWithRequiredAntiAffinityList()
 	for _, ni := range withAnti {
 		for _, pi := range ni.GetPodsWithRequiredAntiAffinity() {
 			s.addAntiTerms(pi.GetRequiredAntiAffinityTerms())
 		}
 	}
+	s.baseTerms = len(s.antiTerms)
+	for _, pl := range fw.ListPlugins().PreFilter.Enabled {
+		s.views.preFilters = append(s.views.preFilters, pl.Name)
+	}
 	return s, nil
 }
 
 func (s *Simulator) addAntiTerms(terms []fwk.AffinityTerm) {
 	for _, t := range terms {
-		key := fmt.Sprintf("%s|%v|%v|%s", t.TopologyKey, sets.List(t.Namespaces), t.NamespaceSelector, t.Selector)
+		key := antiKey(t)
 		if !s.antiKeys.Has(key) {
 			s.antiKeys.Insert(key)
 			s.antiTerms = append(s.antiTerms, t)
 		}
 	}
+}
+
+func antiKey(t fwk.AffinityTerm) string {
+	return fmt.Sprintf("%s|%v|%v|%s", t.TopologyKey, sets.List(t.Namespaces), t.NamespaceSelector, t.Selector)
 }
 
 // Snapshot is the snapshot the simulator judges against.
@@ -115,21 +147,45 @@ func (s *Simulator) Closed(n *solver.Node) { s.snap.RemoveNode(n.Name) }
 func (s *Simulator) relabel(n *solver.Node) *framework.NodeInfo {
 	ni, _ := s.snap.Get(n.Name)
 	concrete := ni.(*framework.NodeInfo)
-	if !sameLabels(concrete.Node().Labels, n.Labels) {
-		s.snap.AddNode(plannedNode(n))
-		clear(s.states)
+	// A node of a frozen snapshot is judged again and again, solve after
+	// solve, with the same labels: the solver replaces a node's labels map
+	// when the labels change, and never writes to one it has shown.
+	if !s.snap.frozen(concrete) {
+		if !sameLabels(concrete.Node().Labels, n.Labels) {
+			return s.labelAs(n)
+		}
+		return concrete
 	}
+	seen := labelsSeen{node: concrete.Node(), labels: reflect.ValueOf(n.Labels).UnsafePointer()}
+	if s.alike[n.Name] == seen {
+		return concrete
+	}
+	if !sameLabels(concrete.Node().Labels, n.Labels) {
+		return s.labelAs(n)
+	}
+	s.alike[n.Name] = seen
 	return concrete
+}
+
+// labelAs gives the node's object the solver's labels, which PreFilter
+// results depend on.
+func (s *Simulator) labelAs(n *solver.Node) *framework.NodeInfo {
+	clear(s.states)
+	return s.snap.AddNode(plannedNode(n))
 }
 
 // Placed implements solver.Checker.
 func (s *Simulator) Placed(pod *corev1.Pod, n *solver.Node) {
 	// The node's labels may have narrowed with the pod.
-	ni := s.relabel(n)
+	s.relabel(n)
 	if err := s.snap.AddPod(n.Name, pod); err != nil {
 		// The solver only places pods on nodes it opened.
 		panic(err)
 	}
+	// Read after the pod is added: a node of a frozen snapshot is copied
+	// on its first change.
+	got, _ := s.snap.Get(n.Name)
+	ni := got.(*framework.NodeInfo)
 	if len(s.states) > 0 {
 		placed := ni.Pods[len(ni.Pods)-1]
 		set := labels.Set(pod.Labels)
@@ -143,6 +199,7 @@ func (s *Simulator) Placed(pod *corev1.Pod, n *solver.Node) {
 			}
 		}
 	}
+	s.views.placedOn(ni)
 	if a := pod.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
 		if pi, err := framework.NewPodInfo(pod); err == nil {
 			s.addAntiTerms(pi.GetRequiredAntiAffinityTerms())
@@ -186,8 +243,12 @@ func (s *Simulator) preFilter(pod *corev1.Pod) (fwk.CycleState, *fwk.Status) {
 	if c, ok := s.states[key]; ok {
 		return c.state, c.status
 	}
-	state := framework.NewCycleState()
-	_, status, _ := s.fw.RunPreFilterPlugins(s.ctx, state, pod)
+	state, ok := s.carried(key, pod)
+	var status *fwk.Status
+	if !ok {
+		state = framework.NewCycleState()
+		_, status, _ = s.fw.RunPreFilterPlugins(s.ctx, state, pod)
+	}
 	c := &cachedState{pod: pod, state: state, status: status}
 	for _, tsc := range pod.Spec.TopologySpreadConstraints {
 		sel, err := metav1.LabelSelectorAsSelector(tsc.LabelSelector)

@@ -43,8 +43,10 @@ type Node struct {
 	options  []option // sorted by price
 	// target is the size the node was opened for; pods that fit in it cost nothing more.
 	target *option
-	// labelSets counts the pods on the node by namespace and labels.
-	labelSets map[string]int
+	// labelSets counts the pods on the node by namespace and labels;
+	// labelSetsShared, that the map is an InFlight's, not to be written.
+	labelSets       map[string]int
+	labelSetsShared bool
 	// inFlight marks a node bought earlier: its options are its room.
 	inFlight bool
 }

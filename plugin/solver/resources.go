@@ -40,6 +40,18 @@ func (r *resources) set(name corev1.ResourceName, q resource.Quantity) {
 	}
 }
 
+func (r resources) equal(o resources) bool {
+	if r.cpu != o.cpu || r.memory != o.memory || r.storage != o.storage || r.pods != o.pods || len(r.extended) != len(o.extended) {
+		return false
+	}
+	for n, v := range r.extended {
+		if w, ok := o.extended[n]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
 // add returns r + o; the extended map is copied, never shared.
 func (r resources) add(o resources) resources {
 	out := resources{cpu: r.cpu + o.cpu, memory: r.memory + o.memory, storage: r.storage + o.storage, pods: r.pods + o.pods}

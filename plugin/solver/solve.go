@@ -3,6 +3,7 @@ package solver
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"sort"
@@ -40,13 +41,36 @@ func (p *poolState) optionsFor(reqs requirements.Requirements) []option {
 	if p.narrowed == nil {
 		p.narrowed = map[string][]option{}
 	}
-	o := optionsFor(p.Pool, reqs, p.overhead)
+	o := p.Pool.cachedOptions(key, reqs, p.overhead)
 	p.narrowed[key] = o
 	return o
 }
 
+// cachedOptions are optionsFor(p, reqs, overhead), computed once per key
+// while the overhead stays the same.
+func (p *Pool) cachedOptions(key string, reqs requirements.Requirements, overhead resources) []option {
+	c := &p.options
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byReqs == nil || !c.overhead.equal(overhead) {
+		c.byReqs, c.overhead = map[string][]option{}, overhead
+	}
+	if o, ok := c.byReqs[key]; ok {
+		return o
+	}
+	o := optionsFor(p, reqs, overhead)
+	c.byReqs[key] = o
+	return o
+}
+
 type solver struct {
-	pools     []*poolState
+	pools []*poolState
+	// inFlight are the in-flight nodes, tried first, in order; joined[i] is
+	// inFlight[i]'s Node, made only once a pod's requests fit its room: of
+	// a large cluster's nodes, most have no room for most pods.
+	inFlight []*InFlight
+	joined   []*Node
+	// nodes are the new nodes, tried after the in-flight ones.
 	nodes     []*Node
 	checker   Checker
 	classLeft map[string]int
@@ -69,7 +93,7 @@ func Solve(in Input) *Result {
 	}
 	for _, p := range in.Pools {
 		ps := &poolState{Pool: p, overhead: newResources(p.DaemonOverhead), limits: newLimits(p.Remaining)}
-		ps.base = optionsFor(p, p.Requirements, ps.overhead)
+		ps.base = ps.optionsFor(p.Requirements)
 		s.pools = append(s.pools, ps)
 	}
 	sort.SliceStable(s.pools, func(i, j int) bool {
@@ -79,9 +103,7 @@ func Solve(in Input) *Result {
 		return s.pools[i].Name() < s.pools[j].Name()
 	})
 
-	for _, f := range in.InFlight {
-		s.addInFlight(f)
-	}
+	s.inFlight, s.joined = in.InFlight, make([]*Node, len(in.InFlight))
 	pods := make([]*podInfo, len(in.Pods))
 	for i, p := range in.Pods {
 		pods[i] = newPodInfo(p)
@@ -96,13 +118,12 @@ func Solve(in Input) *Result {
 		}
 		s.classLeft[pi.class]--
 	}
-	for _, n := range s.nodes {
-		if n.inFlight {
-			if len(n.Pods) > 0 {
-				result.Joined[n.Name] = n.Pods
-			}
-			continue
+	for _, n := range s.joined {
+		if n != nil && len(n.Pods) > 0 {
+			result.Joined[n.Name] = n.Pods
 		}
+	}
+	for _, n := range s.nodes {
 		pool := s.poolOf(n)
 		n.finalize(s.maxTypes, pool.withinLimits(n))
 		pool.countLargest(n)
@@ -111,20 +132,27 @@ func Solve(in Input) *Result {
 	return result
 }
 
-// addInFlight opens an in-flight node whose only option is its room, free.
-func (s *solver) addInFlight(f *InFlight) {
-	room := option{alloc: newResources(f.Room)}
-	s.nodes = append(s.nodes, &Node{
+// inFlightNode is the Node of an in-flight node, whose only option is its
+// room, free.
+func inFlightNode(f *InFlight) *Node {
+	room := option{alloc: f.room()}
+	labels := f.Labels
+	if labels == nil {
+		labels = labelsOf(f.Name, f.Requirements)
+	}
+	return &Node{
 		Name:         f.Name,
 		Pool:         f.Pool,
 		Requirements: f.Requirements,
-		Labels:       labelsOf(f.Name, f.Requirements),
+		Labels:       labels,
 		Taints:       f.Taints,
 		options:      []option{room},
 		target:       &room,
-		labelSets:    map[string]int{},
 		inFlight:     true,
-	})
+
+		labelSets:       f.labelSets(),
+		labelSetsShared: true,
+	}
 }
 
 // tryJoinInFlight judges adding the pod to an in-flight node: the claim's
@@ -144,27 +172,60 @@ func (s *solver) tryJoinInFlight(pi *podInfo, n *Node) (*candidate, error) {
 	if !compatible {
 		return nil, errClaimReqs
 	}
+	if s.sameLabelsRefuse(pi, n) {
+		return nil, errSameLabels
+	}
 	if err := s.checker.Check(pi.pod, n); err != nil {
 		return nil, err
 	}
 	return &candidate{node: n, reqs: n.Requirements, options: n.options, target: n.target}, nil
 }
 
+// sameLabelsRefuse reports whether the pods of the pod's own kind on the
+// node refuse it, as the Checker would: its required hostname
+// anti-affinity selects them, or its hostname spread does and the node
+// holds as many as the skew allows while an empty hostname exists.
+func (s *solver) sameLabelsRefuse(pi *podInfo, n *Node) bool {
+	return pi.exclusive && n.labelSets[pi.labelSet] > 0 || s.emptyDomains && pi.spreadCap > 0 && n.labelSets[pi.labelSet] >= pi.spreadCap
+}
+
 // place puts the pod on the open node where it costs least, or on a new node
 // when that is cheaper per pod.
 func (s *solver) place(pi *podInfo) error {
 	var best *candidate
-	for _, n := range s.nodes {
+	// consider weighs joining n and reports whether to look no further: a
+	// placement that costs nothing.
+	consider := func(n *Node) bool {
 		c, err := s.tryJoin(pi, n)
 		if err != nil {
-			continue
+			return false
 		}
 		if best == nil || c.delta < best.delta {
 			best = c
 		}
-		if c.delta == 0 {
+		return c.delta == 0
+	}
+	done := false
+	for i, f := range s.inFlight {
+		n := s.joined[i]
+		if n == nil {
+			// No pod joined it yet: its room is all there is to check
+			// before it becomes a Node.
+			if !pi.req.fitsIn(f.room()) {
+				continue
+			}
+			n = inFlightNode(f)
+			s.joined[i] = n
+		}
+		if done = consider(n); done {
 			break
 		}
+	}
+	for _, n := range s.nodes {
+		if done {
+			break
+		}
+		done = consider(n)
 	}
 	if best != nil && best.delta == 0 {
 		s.commit(pi, best)
@@ -263,7 +324,7 @@ func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
 	// A pod whose required anti-affinity selects its own labels is refused
 	// by any node that holds a pod with the same labels: the Filter would
 	// say so too, so skip asking.
-	if pi.exclusive && n.labelSets[pi.labelSet] > 0 || s.emptyDomains && pi.spreadCap > 0 && n.labelSets[pi.labelSet] >= pi.spreadCap {
+	if s.sameLabelsRefuse(pi, n) {
 		return nil, errSameLabels
 	}
 	reqs, options, err := narrow(pool, n.Requirements, n.options, pi)
@@ -581,6 +642,13 @@ func (s *solver) commit(pi *podInfo, c *candidate) {
 		}
 	}
 	n.Pods = append(n.Pods, pi.pod)
+	if n.labelSets == nil || n.labelSetsShared {
+		// An in-flight node's are its InFlight's until a pod joins it.
+		n.labelSets, n.labelSetsShared = maps.Clone(n.labelSets), false
+		if n.labelSets == nil {
+			n.labelSets = map[string]int{}
+		}
+	}
 	n.labelSets[pi.labelSet]++
 	n.requests = n.requests.add(pi.req)
 	if !sameMap(c.reqs, n.Requirements) {

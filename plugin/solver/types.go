@@ -1,6 +1,8 @@
 package solver
 
 import (
+	"sync"
+
 	corev1 "k8s.io/api/core/v1"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
@@ -20,6 +22,12 @@ type Pool struct {
 	DaemonOverhead corev1.ResourceList
 	// Remaining is what the pool's limits still allow, nil for no limit.
 	Remaining corev1.ResourceList
+
+	// options keeps, across the solves of one reading of the pool (a
+	// disruption search solves hundreds), the options of each set of
+	// requirements: they depend on nothing else but InstanceTypes and
+	// DaemonOverhead, which a reading does not change.
+	options optionCache
 }
 
 // Name is the NodePool's name.
@@ -56,10 +64,48 @@ type InFlight struct {
 	Pool *Pool
 	// Requirements are the claim's; they no longer narrow.
 	Requirements requirements.Requirements
-	Taints       []corev1.Taint
+	// Labels are the node's labels as the Checker's snapshot holds them,
+	// hostname included, when they are more than the requirements say: a
+	// running node carries labels no requirement can (karpenter.sh/
+	// registered, say), and the Checker must judge the node as it is. Nil
+	// for the requirements' labels and Name as hostname.
+	Labels map[string]string
+	Taints []corev1.Taint
 	// Room is what is left for more pods on every instance type the claim
 	// may become.
 	Room corev1.ResourceList
+
+	// Pods are the pods on the node already, when known. A pod whose
+	// hostname anti-affinity or spread selects its own kind is refused
+	// where they are without asking the Checker, which would refuse it too.
+	Pods []*corev1.Pod
+
+	// What Room and Pods come to in the solver's terms, computed once: a
+	// disruption search solves against the same in-flight nodes hundreds
+	// of times. Neither may change once the InFlight was solved with.
+	roomOnce      sync.Once
+	roomRes       resources
+	labelSetsOnce sync.Once
+	labelSetsMap  map[string]int
+}
+
+func (f *InFlight) room() resources {
+	f.roomOnce.Do(func() { f.roomRes = newResources(f.Room) })
+	return f.roomRes
+}
+
+// labelSets counts Pods by namespace and labels; nil when there are none.
+// The map is shared: not to be written.
+func (f *InFlight) labelSets() map[string]int {
+	f.labelSetsOnce.Do(func() {
+		for _, p := range f.Pods {
+			if f.labelSetsMap == nil {
+				f.labelSetsMap = map[string]int{}
+			}
+			f.labelSetsMap[labelSetOf(p)]++
+		}
+	})
+	return f.labelSetsMap
 }
 
 // Input is one batch.
@@ -99,4 +145,11 @@ func (r *Result) Price() float64 {
 		total += n.Price
 	}
 	return total
+}
+
+// optionCache is safe for solves that run at once over one pool.
+type optionCache struct {
+	mu       sync.Mutex
+	overhead resources
+	byReqs   map[string][]option
 }

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 )
 
 // batcher gathers the pods PostFilter hands over and passes them to solve
@@ -94,5 +96,6 @@ func (b *batcher) due() (time.Duration, []*corev1.Pod) {
 		pods = append(pods, p)
 	}
 	b.pods = map[types.UID]*corev1.Pod{}
+	pluginmetrics.BatchClosed(len(pods), now.Sub(b.first))
 	return 0, pods
 }

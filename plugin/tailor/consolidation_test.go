@@ -20,6 +20,7 @@ import (
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/disruption"
+	"github.com/tailor-project/tailor/plugin/reservation"
 )
 
 // The test plays the launcher and the workloads' controllers: it launches
@@ -354,4 +355,84 @@ func (e *env) replacementAmong(claim string) *karpv1.NodeClaim {
 		e.t.Fatalf("no replacement for claim %s: %v; its events:\n%s", claim, err, e.claimEvents(claim))
 	}
 	return found
+}
+
+// TestReplacementRoomIsHeldForDisplacedPods: a replacement's room waits for
+// the pods of the node it replaces, which come back as new pods of their
+// controller. A pod of another controller does not get it, neither while
+// the replacement launches nor once its node is up; the displaced pods
+// take it, through the batch while it launches, through the scheduling
+// cycle once its node is up.
+func TestReplacementRoomIsHeldForDisplacedPods(t *testing.T) {
+	e := newConsolidationEnv(t)
+	e.consolidation("2s", karpv1.Budget{Nodes: "100%"})
+	// Six pods of 600m on a 4-cpu node, three of them gone: the three left
+	// move to a 2-cpu node, which holds 1.8 cpu of its 1.93 for them.
+	old, oldNode := e.launchedSized("shrunk", 6, "600m", owned)
+	e.deletePods("shrunk-3", "shrunk-4", "shrunk-5")
+	replacement := e.replacementOf(old.Name)
+	if holds, err := reservation.DecodeHolds(replacement.Annotations[reservation.HoldAnnotation]); err != nil || len(holds) != 3 {
+		t.Fatalf("replacement %s holds %v (%v), want room for the 3 pods of the node it replaces", replacement.Name, holds, err)
+	}
+
+	// While the replacement launches, the old node is cordoned, as a node
+	// going away is: a pod as big as the room held is bought a node of its
+	// own; a displaced pod back as a new pod of its ReplicaSet waits for the
+	// replacement.
+	e.cordon(oldNode)
+	intruder := e.pods("intruder", 1, "1")[0]
+	e.deletePods("shrunk-0")
+	back := e.pods("shrunk-back", 1, "600m", sameController("shrunk"))[0]
+	claims := e.claimsFor([]*corev1.Pod{intruder, back})
+	for _, nc := range claims {
+		recorded, _ := reservation.Decode(nc.Annotations[reservation.Annotation])
+		for _, r := range recorded {
+			if r.UID == intruder.UID && nc.Name == replacement.Name {
+				t.Errorf("pod %s of no controller took the room held on replacement %s", intruder.Name, replacement.Name)
+			}
+			if r.UID == back.UID && nc.Name != replacement.Name {
+				t.Errorf("displaced pod %s waits for NodeClaim %s, not for the replacement %s", back.Name, nc.Name, replacement.Name)
+			}
+		}
+	}
+	e.event(back, "Reserved", "NodeClaim "+replacement.Name)
+
+	// Once the replacement is up: the first pod binds to it; the second
+	// displaced pod, back after the node is up, binds there too, though the
+	// node's free room, holds aside, is too small for it.
+	if err := e.client.Get(e.ctx, client.ObjectKeyFromObject(replacement), replacement); err != nil {
+		t.Fatal(err)
+	}
+	node := e.launch(replacement)
+	if got := e.boundTo(back); got != node.Name {
+		t.Errorf("displaced pod %s bound to %s, not to the replacement's node %s", back.Name, got, node.Name)
+	}
+	e.deletePods("shrunk-1")
+	again := e.pods("shrunk-again", 1, "600m", sameController("shrunk"))[0]
+	if got := e.boundTo(again); got != node.Name {
+		t.Errorf("displaced pod %s bound to %s, not to the replacement's node %s", again.Name, got, node.Name)
+	}
+	if events := e.events(again); strings.Contains(events, "Room reserved") {
+		t.Errorf("pod %s went through a batch: the scheduling cycle should have let it use the room held for it; its events:\n%s", again.Name, events)
+	}
+	if p, err := e.kube.CoreV1().Pods("default").Get(e.ctx, intruder.Name, metav1.GetOptions{}); err != nil || p.Spec.NodeName == node.Name {
+		t.Errorf("pod %s took the replacement's room (%v)", intruder.Name, err)
+	}
+}
+
+// sameController makes a pod as the named app's ReplicaSet would: a sibling
+// of the pods owned() made for it.
+func sameController(app string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Labels["app"] = app
+		owned(p)
+	}
+}
+
+func (e *env) cordon(nodeName string) {
+	e.t.Helper()
+	patch := []byte(`{"spec":{"unschedulable":true}}`)
+	if _, err := e.kube.CoreV1().Nodes().Patch(e.ctx, nodeName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
 }

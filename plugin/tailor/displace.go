@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
@@ -28,11 +29,20 @@ var _ disruption.Planner = &Tailor{}
 // pods of the nodes are solved as if pending, against the cluster without
 // those nodes.
 func (t *Tailor) Displace(ctx context.Context, nodes []string) (*disruption.Plan, error) {
-	without := sets.New(nodes...)
 	all, err := t.handle.SharedInformerFactory().Core().V1().Pods().Lister().List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
+	return t.displace(nodes, all, func(pods []*corev1.Pod, without sets.Set[string]) (*batchPlan, error) {
+		return t.plan(ctx, pods, without, true)
+	})
+}
+
+// displace is Displace over the pods in all (those on other nodes are left
+// alone), with the planning step given: on a fresh reading of the cluster,
+// or on a disruption search's (session.go).
+func (t *Tailor) displace(nodes []string, all []*corev1.Pod, plan func([]*corev1.Pod, sets.Set[string]) (*batchPlan, error)) (*disruption.Plan, error) {
+	without := sets.New(nodes...)
 	var pods []*corev1.Pod
 	for _, p := range all {
 		if without.Has(p.Spec.NodeName) && disruption.Reschedulable(p) {
@@ -47,28 +57,30 @@ func (t *Tailor) Displace(ctx context.Context, nodes []string) (*disruption.Plan
 	if len(pods) == 0 {
 		return out, nil
 	}
-	plan, err := t.plan(ctx, pods, without, true)
+	planned, err := plan(pods, without)
 	if err != nil {
 		return nil, err
 	}
-	if plan.res == nil {
+	if planned.res == nil {
 		for _, p := range pods {
-			out.Unplaced[p] = plan.noPools()
+			out.Unplaced[p] = planned.noPools()
 		}
 		return out, nil
 	}
-	out.Nodes = plan.res.Nodes
-	out.Price = plan.res.Price()
-	for p, err := range plan.res.Unplaced {
-		out.Unplaced[p] = plan.withSkipped(err)
+	out.Nodes = planned.res.Nodes
+	out.Price = planned.res.Price()
+	for p, err := range planned.res.Unplaced {
+		out.Unplaced[p] = planned.withSkipped(err)
 	}
 	return out, nil
 }
 
 // Launch implements disruption.Planner: each planned node becomes a claim
-// marked as the replacement of another. The claims hold no reservation: the
-// pods they are for will come back as new pods, and a claim that recorded
-// the old ones would look unneeded and be withdrawn.
+// marked as the replacement of another. The pods it is for will come back
+// as new pods, so the claim holds room for their controllers instead of
+// reserving it for the pods themselves (reservation.Hold): a claim that
+// recorded the old pods would look unneeded once they are gone, and be
+// withdrawn.
 func (t *Tailor) Launch(ctx context.Context, plan *disruption.Plan, replacing string) ([]string, error) {
 	var names []string
 	for _, n := range plan.Nodes {
@@ -78,17 +90,43 @@ func (t *Tailor) Launch(ctx context.Context, plan *disruption.Plan, replacing st
 		}
 		delete(nc.Annotations, reservation.Annotation)
 		nc.Annotations[disruption.ReplacementForAnnotation] = replacing
+		holds := holdsFor(n.Pods)
+		if len(holds) > 0 {
+			value, err := reservation.EncodeHolds(holds)
+			if err != nil {
+				return names, err
+			}
+			nc.Annotations[reservation.HoldAnnotation] = value
+		}
 		if err := t.client.Create(ctx, nc); err != nil {
 			return names, fmt.Errorf("creating a replacement for NodeClaim %s: %w", replacing, err)
 		}
 		t.ledger.Track(nc.Name)
+		t.firstHold(nc.Name)
+		if err := t.ledger.Hold(nc.Name, holds...); err != nil {
+			return names, err
+		}
 		names = append(names, nc.Name)
 		msg := describeClaim(nc.Name, n)
-		klog.FromContext(ctx).Info("Replacement NodeClaim created", "nodeClaim", nc.Name, "replacing", replacing, "plan", msg)
+		klog.FromContext(ctx).Info("Replacement NodeClaim created", "nodeClaim", nc.Name, "replacing", replacing, "plan", msg, "holds", len(holds))
 		t.handle.EventRecorder().Eventf(nc, nil, corev1.EventTypeNormal, ReasonNodeClaimCreated, "Disrupting",
-			"Replacement for NodeClaim %s: %s", replacing, msg)
+			"Replacement for NodeClaim %s: %s; room held for %d displaced pods", replacing, msg, len(holds))
 	}
 	return names, nil
+}
+
+// holdsFor keeps room for the pods planned on a replacement: each will come
+// back as a new pod of its controller.
+func holdsFor(pods []*corev1.Pod) []reservation.Hold {
+	var out []reservation.Hold
+	for _, p := range pods {
+		ref := metav1.GetControllerOf(p)
+		if ref == nil {
+			continue
+		}
+		out = append(out, reservation.Hold{Namespace: p.Namespace, Owner: ref.UID, For: p.Name, Requests: requestsOf(p)})
+	}
+	return out
 }
 
 // Price implements disruption.Planner: the catalog's price of the offering
@@ -167,10 +205,12 @@ func (t *Tailor) runningRoom(set *poolSet, without sets.Set[string]) ([]*solver.
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
 	used := map[string]corev1.ResourceList{}
+	onNode := map[string][]*corev1.Pod{}
 	for _, p := range all {
 		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
+		onNode[p.Spec.NodeName] = append(onNode[p.Spec.NodeName], p)
 		if used[p.Spec.NodeName] == nil {
 			used[p.Spec.NodeName] = corev1.ResourceList{}
 		}
@@ -186,7 +226,7 @@ func (t *Tailor) runningRoom(set *poolSet, without sets.Set[string]) ([]*solver.
 		// Room promised to pods on their way to the node is not free.
 		taken := used[n.Name]
 		if claim, ok := t.ledger.ClaimOf(n.Name, n.Spec.ProviderID); ok {
-			if reserved, ok := t.ledger.ReservedOn(claim, ""); ok {
+			if reserved, ok := t.ledger.ReservedOn(claim, reservation.Claimant{}); ok {
 				taken = taken.DeepCopy()
 				if taken == nil {
 					taken = corev1.ResourceList{}
@@ -215,7 +255,8 @@ func (t *Tailor) runningRoom(set *poolSet, without sets.Set[string]) ([]*solver.
 			nodeLabels[k] = v
 		}
 		nodeLabels[wellknown.HostnameLabel] = n.Name
-		out = append(out, &solver.InFlight{Name: n.Name, Pool: pool, Requirements: requirements.FromLabels(nodeLabels), Taints: n.Spec.Taints, Room: room})
+		out = append(out, &solver.InFlight{Name: n.Name, Pool: pool, Requirements: requirements.FromLabels(nodeLabels), Labels: nodeLabels, Taints: n.Spec.Taints, Room: room,
+			Pods: onNode[n.Name]})
 	}
 	return out, nil
 }

@@ -137,7 +137,13 @@ func (e *env) budgets(b ...karpv1.Budget) {
 // waits for the pods to bind to its node.
 func (e *env) launchedWith(name string, n int, mutate ...func(*corev1.Pod)) (*karpv1.NodeClaim, string) {
 	e.t.Helper()
-	pods := e.pods(name, n, "1", mutate...)
+	return e.launchedSized(name, n, "1", mutate...)
+}
+
+// launchedSized is launchedWith for pods of the cpu given.
+func (e *env) launchedSized(name string, n int, cpu string, mutate ...func(*corev1.Pod)) (*karpv1.NodeClaim, string) {
+	e.t.Helper()
+	pods := e.pods(name, n, cpu, mutate...)
 	var mine *karpv1.NodeClaim
 	for _, nc := range e.claimsFor(pods) {
 		if strings.Contains(nc.Annotations["tailor.sh/reserved-for"], string(pods[0].UID)) {

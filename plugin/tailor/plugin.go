@@ -26,6 +26,7 @@ import (
 	launcheraws "github.com/tailor-project/tailor/launcher/aws"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/disruption"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
 	"github.com/tailor-project/tailor/plugin/simulate"
 )
@@ -41,10 +42,13 @@ type Tailor struct {
 	ledger  *reservation.Ledger
 	batcher *batcher
 
-	// objects caches NodePools, NodeClaims and EC2NodeClasses; client writes
-	// NodeClaims.
-	objects ctrlcache.Cache
+	// objects reads NodePools, NodeClaims and EC2NodeClasses, from cache
+	// when the plugin runs in a scheduler; client writes NodeClaims.
+	objects client.Reader
 	client  client.Client
+	// cache is objects' informers; nil when the plugin is built for a dry
+	// run or a benchmark (newTailor), which start no loop.
+	cache ctrlcache.Cache
 	// registry builds the simulation framework: the same plugins the
 	// scheduler was built with.
 	registry simulate.Deps
@@ -52,6 +56,9 @@ type Tailor struct {
 	// disruption is the disruption loop; it runs in the replica that holds
 	// the disruption Lease.
 	disruption *disruption.Controller
+	// lastReading is the world the last disruption search read, for the
+	// next one while nothing changed (reading.go).
+	lastReading lastReading
 
 	// ready closes once the caches synced and the ledger was rebuilt from
 	// the claims; no batch is solved before, so a restarted scheduler does
@@ -69,8 +76,13 @@ type Tailor struct {
 	explained map[types.UID]explanation
 	// lostRoom remembers the claim each pod lost its room on (reconcile.go).
 	lostRoom map[types.UID]string
+	// heldOn remembers the claims this replica held room on (holds.go).
+	heldOn map[string]bool
 	// profileChecked: the PostFilter order was compared with the setting.
 	profileChecked bool
+
+	// clock is the disruption loop's.
+	clock clock.PassiveClock
 
 	// leading: this replica holds kube-scheduler's Lease (leader.go).
 	leading atomic.Bool
@@ -116,8 +128,30 @@ var registerKinds = sync.OnceValue(func() error {
 	return nil
 })
 
+// Option changes how the plugin is built.
+type Option func(*Tailor)
+
+// WithClock sets the disruption loop's clock, which budgets' schedules,
+// consolidateAfter and validation are read by. Tests set it to a known
+// day, so a budget window such as the seed's weekday 09:00 one applies
+// predictably.
+func WithClock(c clock.PassiveClock) Option {
+	return func(t *Tailor) { t.clock = c }
+}
+
+// Factory is the plugin's factory, with options.
+func Factory(opts ...Option) func(context.Context, runtime.Object, framework.Handle) (framework.Plugin, error) {
+	return func(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+		return build(ctx, obj, h, opts)
+	}
+}
+
 // New is the plugin's factory.
 func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	return build(ctx, obj, h, nil)
+}
+
+func build(ctx context.Context, obj runtime.Object, h framework.Handle, opts []Option) (framework.Plugin, error) {
 	if err := registerKinds(); err != nil {
 		return nil, err
 	}
@@ -146,25 +180,14 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	if err != nil {
 		return nil, fmt.Errorf("building the client: %w", err)
 	}
-	t := &Tailor{
-		handle:    h,
-		args:      args,
-		catalog:   cat,
-		ledger:    reservation.New(),
-		objects:   objects,
-		client:    c,
-		registry:  simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
-		ready:     make(chan struct{}),
-		retries:   newRetryQueue(),
-		explained: map[types.UID]explanation{},
-		lostRoom:  map[types.UID]string{},
+	t := newTailor(h, args, cat, objects, c)
+	t.cache = objects
+	if len(opts) > 0 {
+		for _, o := range opts {
+			o(t)
+		}
+		t.disruption = t.newDisruption()
 	}
-	// Register the informers the batcher reads before the scheduler starts
-	// its factory.
-	h.SharedInformerFactory().Core().V1().Nodes().Informer()
-	h.SharedInformerFactory().Core().V1().Pods().Informer()
-	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
-	t.disruption = t.newDisruption()
 	t.batcher = newBatcher(args.BatchIdleDuration.Duration, args.BatchMaxDuration.Duration, t.provision)
 	if err := t.watchClaims(ctx); err != nil {
 		return nil, err
@@ -184,16 +207,46 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	return t, nil
 }
 
+// newTailor builds the plugin over its parts without starting anything:
+// New adds the caches and loops of a running scheduler; a dry run or a
+// benchmark reads through objects as it is.
+func newTailor(h framework.Handle, args *TailorArgs, cat catalog.Catalog, objects client.Reader, c client.Client) *Tailor {
+	t := &Tailor{
+		handle:    h,
+		args:      args,
+		catalog:   cat,
+		ledger:    reservation.New(),
+		objects:   objects,
+		client:    c,
+		registry:  simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
+		ready:     make(chan struct{}),
+		retries:   newRetryQueue(),
+		explained: map[types.UID]explanation{},
+		lostRoom:  map[types.UID]string{},
+		heldOn:    map[string]bool{},
+		clock:     clock.RealClock{},
+	}
+	// Register the informers the plugin reads before the scheduler starts
+	// its factory.
+	h.SharedInformerFactory().Core().V1().Nodes().Informer()
+	h.SharedInformerFactory().Core().V1().Pods().Informer()
+	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
+	h.SharedInformerFactory().Policy().V1().PodDisruptionBudgets().Informer()
+	t.disruption = t.newDisruption()
+	return t
+}
+
 // start waits for the caches, rebuilds the ledger and runs the batcher.
 func (t *Tailor) start(ctx context.Context) {
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	if !t.objects.WaitForCacheSync(ctx) {
+	if !t.cache.WaitForCacheSync(ctx) {
 		return
 	}
 	if err := t.rebuild(ctx); err != nil {
 		logger.Error(err, "Rebuilding reservations from NodeClaims")
 	}
 	close(t.ready)
+	pluginmetrics.WatchReservations(func() int { return len(t.ledger.All()) })
 	go t.followLeaderElection(ctx)
 	go t.runResync(ctx)
 	go t.runRetries(ctx)
@@ -220,21 +273,27 @@ func (t *Tailor) runDisruption(ctx context.Context) {
 // newDisruption builds the disruption loop over the plugin's caches, with the
 // plugin's own provisioning path as its planner.
 func (t *Tailor) newDisruption() *disruption.Controller {
-	informers := t.handle.SharedInformerFactory().Core().V1()
-	return disruption.NewController(disruption.Env{
+	return disruption.NewController(t.disruptionEnv())
+}
+
+// disruptionEnv is what the disruption loop reads and writes through: the
+// plugin's caches, client and recorder, and the plugin as its planner.
+func (t *Tailor) disruptionEnv() disruption.Env {
+	informers := t.handle.SharedInformerFactory()
+	return disruption.Env{
 		Objects:      t.objects,
 		Client:       t.client,
-		Pods:         informers.Pods().Lister(),
-		Nodes:        informers.Nodes().Lister(),
+		Pods:         informers.Core().V1().Pods().Lister(),
+		Nodes:        informers.Core().V1().Nodes().Lister(),
 		Reservations: t.ledger,
 		Recorder:     t.handle.EventRecorder(),
-		Clock:        clock.RealClock{},
+		Clock:        t.clock,
 		Planner:      t,
-		PDBs:         t.handle.SharedInformerFactory().Policy().V1().PodDisruptionBudgets().Lister(),
+		PDBs:         informers.Policy().V1().PodDisruptionBudgets().Lister(),
 		// Read from the args, defaulted and validated.
 		MinSavings:       *t.args.Consolidation.MinSavings,
 		ValidationPeriod: t.args.Consolidation.ValidationPeriod.Duration,
-	})
+	}
 }
 
 // disruptionInterval is how often the disruption loop passes: often enough

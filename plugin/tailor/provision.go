@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
-	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
 )
 
@@ -50,6 +50,10 @@ func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
 // solveAndAct returns an error only when nothing was decided; pods whose
 // claim could not be written are retried here.
 func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
+	pods = t.takeHolds(ctx, pods)
+	if len(pods) == 0 {
+		return nil
+	}
 	plan, err := t.plan(ctx, pods, nil, false)
 	if err != nil {
 		return err
@@ -108,41 +112,12 @@ func (p *batchPlan) withSkipped(err error) error {
 // nodes (displace.go). Provisioning and disruption both decide here: one
 // snapshot, one solver, the profile's own Filter plugins.
 func (t *Tailor) plan(ctx context.Context, pods []*corev1.Pod, without sets.Set[string], running bool) (*batchPlan, error) {
-	var claims karpv1.NodeClaimList
-	if err := t.objects.List(ctx, &claims); err != nil {
-		return nil, fmt.Errorf("listing NodeClaims: %w", err)
-	}
-	set, err := t.loadPools(ctx, claims.Items)
+	defer pluginmetrics.Scheduling(running)()
+	w, err := t.read(ctx, without, running)
 	if err != nil {
 		return nil, err
 	}
-	plan := &batchPlan{set: set}
-	if len(set.pools) == 0 {
-		return plan, nil
-	}
-	snap, inflight, err := t.snapshot(set, claims.Items, without)
-	if err != nil {
-		return nil, err
-	}
-	if running {
-		room, err := t.runningRoom(set, without)
-		if err != nil {
-			return nil, err
-		}
-		inflight = append(room, inflight...)
-	}
-	prof, err := t.profile()
-	if err != nil {
-		return nil, err
-	}
-	sim, err := simulate.New(ctx, t.registry, prof, snap)
-	if err != nil {
-		return nil, err
-	}
-	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: set.pools, InFlight: inflight, Checker: sim, EmptyDomains: true})
-	klog.FromContext(ctx).V(1).Info("Batch solved", "pods", len(pods), "without", without.Len(), "newNodeClaims", len(plan.res.Nodes),
-		"joinedInFlight", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
-	return plan, nil
+	return w.solve(ctx, pods, without), nil
 }
 
 // stillPending keeps the pods that still need a node: not bound, not
@@ -176,6 +151,7 @@ func (t *Tailor) createClaim(ctx context.Context, n *solver.Node) error {
 	if err := t.client.Create(ctx, nc); err != nil {
 		return fmt.Errorf("creating a NodeClaim of NodePool %s: %w", n.Pool.Name(), err)
 	}
+	pluginmetrics.NodeClaimCreated(pluginmetrics.ReasonProvisioned, n.Pool.Name())
 	if err := t.ledger.Reserve(nc.Name, reservationsOf(n.Pods, now)...); err != nil {
 		return err
 	}
@@ -228,7 +204,7 @@ func (t *Tailor) join(ctx context.Context, claimName string, pods []*corev1.Pod)
 	if err := t.client.Patch(ctx, nc, patch); err != nil {
 		return fmt.Errorf("recording reservations on NodeClaim %s: %w", claimName, err)
 	}
-	if err := t.ledger.Reserve(claimName, reservationsOf(pods, now)...); err != nil {
+	if err := t.reserveOn(claimName, pods, now); err != nil {
 		return err
 	}
 	t.placed(pods)

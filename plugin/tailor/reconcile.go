@@ -25,9 +25,10 @@ import (
 //     reservation, and would otherwise hold room it never uses;
 //   - settle on every update of a pod with a reservation;
 //   - resync, every reservationResyncPeriod: every reservation is settled,
-//     claims that are gone are forgotten, and the reservations recorded on
-//     the claims (tailor.sh/reserved-for) are adopted for pods the ledger
-//     does not know. The first resync, before any batch, is what rebuilds
+//     claims that are gone are forgotten, the reservations recorded on the
+//     claims (tailor.sh/reserved-for) are adopted for pods the ledger does
+//     not know, the room replacements hold (tailor.sh/held-for) is held,
+//     and holds nobody will take are released (holds.go). The first resync, before any batch, is what rebuilds
 //     the ledger after a restart, and later ones keep a standby replica
 //     ready to take over.
 
@@ -112,6 +113,7 @@ func (t *Tailor) resyncCount(ctx context.Context) (int, error) {
 		}
 	}
 	adopted := t.adopt(ctx, claims.Items)
+	t.releaseHolds(ctx, claims.Items)
 	t.withdrawUnused(ctx, claims.Items)
 	return adopted, nil
 }
@@ -167,6 +169,7 @@ func (t *Tailor) adopt(ctx context.Context, claims []karpv1.NodeClaim) int {
 		if nc.Status.NodeName != "" {
 			t.ledger.SetNode(nc.Name, nc.Status.NodeName)
 		}
+		t.adoptHolds(ctx, nc)
 		pods, err := reservation.Decode(nc.Annotations[reservation.Annotation])
 		if err != nil {
 			klog.FromContext(ctx).Error(err, "Skipping the reservations recorded on a NodeClaim", "nodeClaim", nc.Name)

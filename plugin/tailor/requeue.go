@@ -34,7 +34,7 @@ func (t *Tailor) watchPoolsAndClasses(ctx context.Context) error {
 		{&karpv1.NodePool{}, poolChanged},
 		{&ec2v1.EC2NodeClass{}, classChanged},
 	} {
-		inf, err := t.objects.GetInformer(ctx, watched.obj)
+		inf, err := t.cache.GetInformer(ctx, watched.obj)
 		if err != nil {
 			return fmt.Errorf("watching %T: %w", watched.obj, err)
 		}

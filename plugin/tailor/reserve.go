@@ -17,6 +17,10 @@ const reserveStateKey fwk.StateKey = Name + "/reservation"
 type reserveState struct {
 	reservation reservation.Reservation
 	consumed    bool
+	// hold is the hold the pod took on claim, when it had no reservation
+	// and its controller's room was kept on the node.
+	hold  *reservation.Hold
+	claim string
 }
 
 func (s *reserveState) Clone() fwk.StateData { return s }
@@ -25,9 +29,19 @@ func (s *reserveState) Clone() fwk.StateData { return s }
 // node the reservation is consumed; elsewhere (an existing node freed up) it
 // is released, and a claim left with nothing to do is withdrawn before it
 // launches.
+//
+// A pod with no reservation that binds to a node holding room for its
+// controller takes that hold: it is the displaced pod the room was kept
+// for, come back.
 func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.Pod, nodeName string) *fwk.Status {
 	r, ok := t.ledger.Of(pod.UID)
 	if !ok {
+		if claim := t.claimOfNode(nodeName); claim != "" {
+			if h, took := t.ledger.TakeHold(claim, claimantOf(pod)); took {
+				state.Write(reserveStateKey, &reserveState{hold: &h, claim: claim})
+				klog.FromContext(ctx).V(2).Info("Pod takes the room held for its controller", "pod", klog.KObj(pod), "nodeClaim", claim, "for", h.For)
+			}
+		}
 		return nil
 	}
 	if t.claimOfNode(nodeName) == r.Claim {
@@ -67,6 +81,10 @@ func (t *Tailor) Unreserve(ctx context.Context, state fwk.CycleState, pod *corev
 		return
 	}
 	s := data.(*reserveState)
+	if s.hold != nil {
+		t.ledger.ReturnHold(s.claim, *s.hold)
+		return
+	}
 	if !t.ledger.Restore(s.reservation, s.consumed) {
 		klog.FromContext(ctx).V(2).Info("Binding failed and the pod's NodeClaim is gone; the pod is decided again",
 			"pod", klog.KObj(pod), "nodeClaim", s.reservation.Claim)

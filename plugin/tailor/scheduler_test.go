@@ -39,8 +39,10 @@ func plannedPrice(t *testing.T, claims []karpv1.NodeClaim) float64 {
 // come up every pod binds to the node bought for it.
 func TestInflateWalkthrough(t *testing.T) {
 	e := newEnv(t, "01-nodepool-basic.yaml")
+	before := metricsNow()
 	pods := e.pods("inflate", 10, "1")
 	claims := e.claimsFor(pods)
+	e.expectMetricsMoved(before, len(claims), len(pods))
 
 	np := e.nodePool("default")
 	class := &ec2v1.EC2NodeClass{}
@@ -280,6 +282,7 @@ func TestEmptyNodesGoAway(t *testing.T) {
 	if len(claims) != 2 {
 		t.Fatalf("%d claims for 2 pods that must not share a node", len(claims))
 	}
+	emptied := scraped("karpenter_nodeclaims_disrupted_total", map[string]string{"reason": "empty", "nodepool": "default"})
 	var nodes []*corev1.Node
 	for i := range claims {
 		nodes = append(nodes, e.launch(&claims[i]))
@@ -307,6 +310,12 @@ func TestEmptyNodesGoAway(t *testing.T) {
 	ev, err := e.kube.EventsV1().Events("").List(e.ctx, metav1.ListOptions{FieldSelector: "regarding.name=" + claims[1].Name + ",reason=Disrupting"})
 	if err != nil || len(ev.Items) == 0 || !strings.Contains(ev.Items[0].Note, "consolidateAfter") {
 		t.Errorf("no Disrupting event saying why on %s: %v %v", claims[1].Name, ev, err)
+	}
+	if got := scraped("karpenter_nodeclaims_disrupted_total", map[string]string{"reason": "empty", "nodepool": "default"}) - emptied; got != 1 {
+		t.Errorf("karpenter_nodeclaims_disrupted_total{reason=empty} moved by %v for one empty node taken away", got)
+	}
+	if got := scraped("karpenter_voluntary_disruption_decisions_total", map[string]string{"reason": "empty", "decision": "delete"}); got < 1 {
+		t.Errorf("karpenter_voluntary_disruption_decisions_total{reason=empty,decision=delete} is %v", got)
 	}
 }
 

@@ -71,6 +71,12 @@ func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim, without sets.
 			add(used, r.Requests)
 			add(used, corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)})
 		}
+		// Room held for displaced pods is taken too: the batch hands it to
+		// the pods it is held for before solving (holds.go).
+		for _, h := range t.ledger.Holds(c.Name) {
+			add(used, h.Requests)
+			add(used, corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)})
+		}
 		room := roomOf(c, pool, used)
 		if room == nil {
 			continue

@@ -11,6 +11,7 @@ import (
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
 )
 
@@ -18,7 +19,7 @@ import (
 // pods to be scheduled; a claim that fails or goes away sends its pods to
 // be decided again, and teaches the catalog what could not be launched.
 func (t *Tailor) watchClaims(ctx context.Context) error {
-	inf, err := t.objects.GetInformer(ctx, &karpv1.NodeClaim{})
+	inf, err := t.cache.GetInformer(ctx, &karpv1.NodeClaim{})
 	if err != nil {
 		return fmt.Errorf("watching NodeClaims: %w", err)
 	}
@@ -40,7 +41,7 @@ func (t *Tailor) watchClaims(ctx context.Context) error {
 	}
 	pods := t.handle.SharedInformerFactory().Core().V1().Pods().Informer()
 	_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj interface{}) { t.onPodUpdate(ctx, obj) },
+		UpdateFunc: func(old, obj interface{}) { pluginmetrics.PodUpdated(old, obj); t.onPodUpdate(ctx, obj) },
 		DeleteFunc: func(obj interface{}) { t.onPodGone(ctx, obj) },
 	})
 	if err != nil {

@@ -99,6 +99,9 @@ type options struct {
 	nodeClassRefresh time.Duration
 	// launcherClock is the launcher's clock; the real one when nil.
 	launcherClock clock.WithTicker
+	// disruptionClock is the scheduler's disruption loop's clock; the real
+	// one when nil.
+	disruptionClock clock.PassiveClock
 	// clockScale is the simulated clock's speed; the clockScale constant
 	// when zero.
 	clockScale float64
@@ -258,7 +261,11 @@ func (e *env) startScheduler() {
 	}
 	c := e.cluster
 	config := fmt.Sprintf(schedulerConfig, schedulerName, c.ClusterName, idle, ec2sim.Region, c.Endpoint)
-	s, err := scheduler.Start(e.ctx, c.ControlPlane.Dir, c.Kubeconfig, config, app.WithPlugin(tailor.Name, tailor.New))
+	factory := tailor.New
+	if e.opts.disruptionClock != nil {
+		factory = tailor.Factory(tailor.WithClock(e.opts.disruptionClock))
+	}
+	s, err := scheduler.Start(e.ctx, c.ControlPlane.Dir, c.Kubeconfig, config, app.WithPlugin(tailor.Name, factory))
 	if err != nil {
 		e.t.Fatalf("starting the scheduler: %v", err)
 	}

@@ -15,13 +15,16 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tailor-project/tailor/test/chartrender"
 	"github.com/tailor-project/tailor/test/ec2sim"
 )
 
 // system is a test's Tailor run as it is deployed: `tailor launcher` and
 // one or more `tailor scheduler` processes from bin/tailor against the
 // env's cluster, each talking to the EC2 simulator through a proxy that
-// counts its calls. The test process holds only the cluster and the
+// counts its calls, and each authorized as the chart's ServiceAccount of
+// its component, with the chart's RBAC, so that a permission the chart
+// lacks fails the test. The test process holds only the cluster and the
 // simulator, so killing a child is a crash of that component alone.
 type system struct {
 	*env
@@ -34,7 +37,10 @@ type system struct {
 	// launcherAWS and schedulerAWS are the proxies the launcher and the
 	// schedulers reach AWS through.
 	launcherAWS, schedulerAWS *awsProxy
-	sched                     schedulerSettings
+	// launcherKubeconfig and schedulerKubeconfig impersonate the chart's
+	// ServiceAccounts of the two components.
+	launcherKubeconfig, schedulerKubeconfig string
+	sched                                   schedulerSettings
 	// children are the running launcher ("launcher") and scheduler
 	// replicas by name; starts counts the starts of each name, which
 	// numbers its log files. Both are shared with the views of subtests.
@@ -74,12 +80,72 @@ func startSystem(t *testing.T, opts options, sched schedulerSettings, replicas .
 		schedulerAWS: newAWSProxy(t, e.cluster.Endpoint),
 		children:     map[string]*child{}, starts: map[string]int{},
 	}
+	s.installChart()
+	// Registered before any child starts, so it runs after every child
+	// stopped and its log is complete.
+	t.Cleanup(s.noForbidden)
 	s.startLauncher()
 	s.classesReady()
 	for _, name := range replicas {
 		s.startScheduler(name)
 	}
 	return s
+}
+
+// installChart applies the chart's ServiceAccounts and RBAC (and its
+// scheduler ConfigMap, unused) and writes the kubeconfigs the children
+// impersonate those ServiceAccounts with. The cluster has the CRDs already:
+// they are manifests/crds, which the chart's tests keep equal to its own.
+func (s *system) installChart() {
+	s.t.Helper()
+	chart, err := chartrender.Render(s.ctx, chartrender.Options{Set: []string{"settings.clusterName=" + s.cluster.ClusterName}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := chart.Apply(s.ctx, s.cluster.Config); err != nil {
+		s.t.Fatal(err)
+	}
+	s.launcherKubeconfig = filepath.Join(s.dir, "launcher.kubeconfig")
+	s.schedulerKubeconfig = filepath.Join(s.dir, "scheduler.kubeconfig")
+	for path, sa := range map[string]string{s.launcherKubeconfig: chartrender.LauncherName, s.schedulerKubeconfig: chartrender.SchedulerName} {
+		if err := chartrender.WriteImpersonatingKubeconfig(s.cluster.Kubeconfig, path, sa); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// forbidden is how the API server refuses a ServiceAccount: the children
+// log such a refusal and retry, so a missing permission would otherwise
+// show only as slowness, or not at all when another path covers for it.
+const forbidden = `is forbidden: User "system:serviceaccount:`
+
+// noForbidden fails the test for every child's log, restarts' included,
+// with a request the chart's RBAC refused.
+func (s *system) noForbidden() {
+	logs, err := filepath.Glob(filepath.Join(s.dir, "*.log"))
+	if err != nil {
+		s.root.Error(err)
+		return
+	}
+	for _, path := range logs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			s.root.Errorf("reading %s: %v", path, err)
+			continue
+		}
+		var refused []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, forbidden) {
+				refused = append(refused, "  "+line)
+			}
+		}
+		if len(refused) > 0 {
+			if len(refused) > 5 {
+				refused = append(refused[:5], fmt.Sprintf("  ... and %d more", len(refused)-5))
+			}
+			s.root.Errorf("%s was refused by the chart's RBAC:\n%s", filepath.Base(path), strings.Join(refused, "\n"))
+		}
+	}
 }
 
 // awsEnv is the SDK's environment of a child: the simulator's fake
@@ -100,16 +166,17 @@ func (s *system) logName(name string) string {
 	return fmt.Sprintf("%s.%d", name, s.starts[name])
 }
 
-// startLauncher runs `tailor launcher` as the local cluster does, its
-// flags from the environment as a Deployment would set them, and waits
-// until it is ready.
+// startLauncher runs `tailor launcher` as the chart's ServiceAccount, its
+// flags from the environment as the chart's Deployment sets them, and
+// waits until it is ready. Leader election is off, unlike the chart's: a
+// restarted launcher must not wait out its dead predecessor's Lease.
 func (s *system) startLauncher() {
 	s.t.Helper()
 	port := freePort(s.t)
 	env := s.awsEnv()
 	env["AWS_ENDPOINT_URL"] = s.launcherAWS.URL()
 	env["CLUSTER_NAME"] = s.cluster.ClusterName
-	env["KUBECONFIG"] = s.cluster.Kubeconfig
+	env["KUBECONFIG"] = s.launcherKubeconfig
 	c := startChild(s.root, s.bin, s.dir, s.logName(launcherName), env, "launcher",
 		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port))
 	s.children[launcherName] = c
@@ -148,7 +215,7 @@ clientConnection:
   kubeconfig: %q
   qps: 200
   burst: 400
-`, s.cluster.Kubeconfig)
+`, s.schedulerKubeconfig)
 	if s.sched.ha {
 		fmt.Fprintf(&b, `leaderElection:
   leaderElect: true

@@ -1,0 +1,104 @@
+package tailor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/klog/v2"
+
+	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
+	"github.com/tailor-project/tailor/plugin/simulate"
+	"github.com/tailor-project/tailor/plugin/solver"
+)
+
+// world is one reading of the cluster that batches are solved against (see
+// plan): the pools, the snapshot and its simulator, the room left on
+// in-flight claims and, for displaced pods, on the running nodes. Reading it
+// costs far more than solving a few pods against it (the snapshot holds
+// every pod of the cluster), so the disruption loop reads it once per
+// search and solves each displacement against it, without that
+// displacement's nodes (session.go).
+type world struct {
+	set *poolSet
+	// sim is nil when no pool can be used.
+	sim      *simulate.Simulator
+	inflight []*solver.InFlight
+	// running is the room on the running nodes, when asked for.
+	running []*solver.InFlight
+}
+
+// read reads the world less the nodes in without and their pods; with
+// running, the running nodes' room too.
+func (t *Tailor) read(ctx context.Context, without sets.Set[string], running bool) (*world, error) {
+	var claims karpv1.NodeClaimList
+	if err := t.objects.List(ctx, &claims); err != nil {
+		return nil, fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	return t.readWith(ctx, claims.Items, without, running)
+}
+
+// readWith is read with the claims read already.
+func (t *Tailor) readWith(ctx context.Context, claims []karpv1.NodeClaim, without sets.Set[string], running bool) (*world, error) {
+	set, err := t.loadPools(ctx, claims)
+	if err != nil {
+		return nil, err
+	}
+	return t.readIn(ctx, set, claims, without, running)
+}
+
+// readIn is readWith with the pools loaded already.
+func (t *Tailor) readIn(ctx context.Context, set *poolSet, claims []karpv1.NodeClaim, without sets.Set[string], running bool) (*world, error) {
+	w := &world{set: set}
+	if len(set.pools) == 0 {
+		return w, nil
+	}
+	snap, inflight, err := t.snapshot(set, claims, without)
+	if err != nil {
+		return nil, err
+	}
+	w.inflight = inflight
+	if running {
+		if w.running, err = t.runningRoom(set, without); err != nil {
+			return nil, err
+		}
+		// The informers list in no order, and the solver fills the first
+		// node with room: by name, a plan made again (to validate a
+		// decision, say) decides the same.
+		slices.SortFunc(w.running, func(a, b *solver.InFlight) int { return strings.Compare(a.Name, b.Name) })
+	}
+	prof, err := t.profile()
+	if err != nil {
+		return nil, err
+	}
+	if w.sim, err = simulate.New(ctx, t.registry, prof, snap); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// solve solves pods against the world, on room of the running nodes not in
+// without (the snapshot is the caller's to have taken them away).
+func (w *world) solve(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) *batchPlan {
+	plan := &batchPlan{set: w.set}
+	if w.sim == nil {
+		return plan
+	}
+	inflight := make([]*solver.InFlight, 0, len(w.running)+len(w.inflight))
+	for _, r := range w.running {
+		if !without.Has(r.Name) {
+			inflight = append(inflight, r)
+		}
+	}
+	inflight = append(inflight, w.inflight...)
+	solved := pluginmetrics.Solve(without.Len() > 0)
+	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
+	solved()
+	klog.FromContext(ctx).V(1).Info("Batch solved", "pods", len(pods), "without", without.Len(), "newNodeClaims", len(plan.res.Nodes),
+		"joinedInFlight", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
+	return plan
+}
