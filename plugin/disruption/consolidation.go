@@ -187,11 +187,20 @@ func (c *consolidation) evaluate(ctx context.Context, cands []*candidate, multi 
 		}
 	}
 	if spot && n.Requirements.Get(wellknown.CapacityTypeLabel).Has(wellknown.CapacityTypeSpot) {
-		cheaper := cheaperSpotTypes(n.InstanceTypes, n.Requirements, d.before)
-		if len(cheaper) < minSpotTypes {
-			return nil, fmt.Sprintf("a spot replacement needs at least %d instance types cheaper than $%.4f/h to choose from; the pool allows %d", minSpotTypes, d.before, len(cheaper)), nil
+		// EC2 launches spot with the price-capacity-optimized strategy: it
+		// picks the deepest pools among the types offered, not the cheapest.
+		// So the replacement offers only types whose spot price saves
+		// minSavings whichever EC2 picks, and only the cheapest
+		// minSpotTypes of them, so the pick stays near the price planned.
+		most := d.before * (1 - c.MinSavings)
+		cheaper := cheaperSpotTypes(n.InstanceTypes, n.Requirements, most)
+		if !multi && len(cheaper) < minSpotTypes {
+			return nil, fmt.Sprintf("a spot replacement needs at least %d instance types at $%.4f/h or less (minSavings below $%.4f/h) to choose from; the pool allows %d", minSpotTypes, most, d.before, len(cheaper)), nil
 		}
-		n.InstanceTypes = cheaper
+		if len(cheaper) == 0 {
+			return nil, fmt.Sprintf("no spot instance type the pool allows costs $%.4f/h or less (minSavings below $%.4f/h)", most, d.before), nil
+		}
+		n.InstanceTypes = cheaper[:min(len(cheaper), minSpotTypes)]
 	}
 	return d, "", nil
 }
@@ -294,13 +303,13 @@ func (c *consolidation) nodeLabel(cand *candidate, key string) string {
 }
 
 // cheaperSpotTypes keeps, cheapest first as given, the types with a spot
-// offering the node's requirements allow below price.
+// offering the node's requirements allow at price or less.
 func cheaperSpotTypes(types []*catalog.InstanceType, reqs requirements.Requirements, price float64) []*catalog.InstanceType {
 	zone := reqs.Get(wellknown.ZoneLabel)
 	var out []*catalog.InstanceType
 	for _, it := range types {
 		for _, o := range it.Offerings {
-			if o.Available && o.CapacityType == wellknown.CapacityTypeSpot && zone.Has(o.Zone) && o.Price < price {
+			if o.Available && o.CapacityType == wellknown.CapacityTypeSpot && zone.Has(o.Zone) && o.Price <= price {
 				out = append(out, it)
 				break
 			}

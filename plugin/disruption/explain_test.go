@@ -244,7 +244,7 @@ func TestExplain(t *testing.T) {
 				}
 				return p
 			}(),
-			kept:       map[string]string{"spot": "a spot replacement needs at least 15 instance types cheaper than $0.1000/h"},
+			kept:       map[string]string{"spot": "a spot replacement needs at least 15 instance types at $0.0950/h or less"},
 			fleetAfter: 0.1,
 		},
 		{

@@ -2,6 +2,7 @@ package disruption
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -190,3 +191,74 @@ type fakeErr string
 func (e fakeErr) Error() string { return string(e) }
 
 const errFake = fakeErr("no room")
+
+// TestSpotReplacementOffers: a spot replacement offers only spot types that
+// save minSavings whichever one EC2 picks, the cheapest 15 of them; one
+// node needs 15 such types to be replaced, several nodes at once do not.
+func TestSpotReplacementOffers(t *testing.T) {
+	spotTypes := func(n int) []*catalog.InstanceType {
+		var out []*catalog.InstanceType
+		for i := 0; i < n; i++ {
+			out = append(out, &catalog.InstanceType{Name: fmt.Sprintf("t%02d", i), Offerings: catalog.Offerings{
+				{Zone: "us-east-1a", CapacityType: wellknown.CapacityTypeSpot, Price: 0.01 + 0.005*float64(i), Available: true}}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		types  int
+		multi  bool
+		offers int
+		keep   string
+	}{
+		// Types t00..t16 cost $0.095/h or less: 5% below the $0.10/h node.
+		{name: "one node, many cheaper types: the cheapest 15", types: 30, offers: 15},
+		{name: "one node, 15 cheaper types", types: 15, offers: 15},
+		{name: "one node, 14 cheaper types", types: 14, keep: "at least 15 instance types at $0.0950/h or less"},
+		{name: "several nodes, 3 cheaper types", types: 3, multi: true, offers: 3},
+		{name: "several nodes, types too dear only", types: 0, multi: true, keep: "no spot instance type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			types := spotTypes(tc.types)
+			// A type dearer than the node is never offered.
+			types = append(types, &catalog.InstanceType{Name: "dear", Offerings: catalog.Offerings{
+				{Zone: "us-east-1a", CapacityType: wellknown.CapacityTypeSpot, Price: 0.2, Available: true}}})
+			n := &solver.Node{Price: 0.01, Requirements: requirements.Requirements{}, InstanceTypes: types}
+			names := []string{"n"}
+			prices := map[string]float64{"n": 0.1}
+			var nodes []*corev1.Node
+			if tc.multi {
+				names = []string{"n", "m"}
+				prices = map[string]float64{"n": 0.05, "m": 0.05}
+			}
+			for _, name := range names {
+				nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+					wellknown.CapacityTypeLabel: wellknown.CapacityTypeSpot, wellknown.InstanceTypeLabel: "big"}}})
+			}
+			p := &fakePlanner{displace: func([]string) *Plan { return &Plan{Nodes: []*solver.Node{n}, Price: 0.01} }, prices: prices}
+			c := testConsolidation(t, p, nodes...)
+			d, why, err := c.evaluate(context.Background(), cands(names...), tc.multi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.keep != "" {
+				if d != nil || !strings.Contains(why, tc.keep) {
+					t.Fatalf("decision %v, why %q; want kept: %q", d, why, tc.keep)
+				}
+				return
+			}
+			if d == nil {
+				t.Fatalf("kept: %s", why)
+			}
+			offered := d.plan.Nodes[0].InstanceTypes
+			if len(offered) != tc.offers {
+				t.Errorf("the replacement offers %d types, want %d", len(offered), tc.offers)
+			}
+			for _, it := range offered {
+				if it.Offerings[0].Price > 0.095+1e-9 {
+					t.Errorf("the replacement offers %s at $%.4f/h, above $0.0950/h", it.Name, it.Offerings[0].Price)
+				}
+			}
+		})
+	}
+}

@@ -359,6 +359,13 @@ func TestExpiration(t *testing.T) {
 	np.Spec.Template.Spec.ExpireAfter = karpv1.MustParseNillableDuration("2m")
 	np.Spec.Disruption.Budgets = []karpv1.Budget{{Nodes: "0"}}
 	e.create(np)
+	// Both nodes must expire at the same moment, so that their drains meet
+	// the PodDisruptionBudget together. A claim's age counts from its
+	// creationTimestamp, which has a resolution of one second: the two
+	// claims, created some 30ms apart, must not straddle a second. The batch
+	// closes about half a second after the pods arrive; start early in a
+	// second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond)))
 	e.create(nodePerPod("expiry", "expiry", 2), &policyv1.PodDisruptionBudget{
 		ObjectMeta: metav1.ObjectMeta{Name: "expiry", Namespace: namespace},
 		Spec: policyv1.PodDisruptionBudgetSpec{
