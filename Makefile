@@ -15,10 +15,14 @@ TEST_FLAGS ?= -timeout 30m
 # the launcher's controllers) run under the race detector; the rest without.
 RACE_PATTERN ?= /(plugin|launcher)(/|$$)
 export TAILOR_BIN_DIR := $(BIN)
+# The release the binary and the image are built as: the chart's appVersion.
+VERSION ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' manifests/chart/tailor/Chart.yaml)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: build
 build: ## Build bin/tailor, every Tailor program in one binary
-	$(GO) build -o $(BIN)/tailor ./cmd/tailor
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/tailor ./cmd/tailor
 	@# go build leaves an up-to-date binary as it was; the e2e suites compare
 	@# its time with the sources', which an editor may touch unchanged.
 	@touch $(BIN)/tailor

@@ -265,7 +265,9 @@ func countCerts(bundle []byte) int {
 // matches untouched, so a second `make image` without changes skips the link
 // and spends its time only on the layers.
 func goBuild(ctx context.Context, o options, p platform, out string, log io.Writer) error {
-	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-ldflags=-s -w", "-o", out, o.Package)
+	// The binary names the release it is, as `tailor version` prints it.
+	ldflags := "-s -w -X main.version=" + o.Meta.Version + " -X main.commit=" + o.Meta.Revision
+	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-ldflags="+ldflags, "-o", out, o.Package)
 	cmd.Dir = o.Root
 	// Static, so it runs on the empty base; no local paths in panics.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch)

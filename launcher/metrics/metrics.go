@@ -130,9 +130,14 @@ func collectors() []prometheus.Collector {
 	}
 }
 
+// Collectors are every metric of the launcher, for lint and for checking
+// what dashboards query.
+func Collectors() []prometheus.Collector {
+	return append(collectors(), cluster)
+}
+
 func init() {
-	crmetrics.Registry.MustRegister(collectors()...)
-	crmetrics.Registry.MustRegister(cluster)
+	crmetrics.Registry.MustRegister(Collectors()...)
 }
 
 // NodeClaimTerminated counts a claim whose instances are gone and whose

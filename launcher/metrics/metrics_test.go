@@ -93,7 +93,7 @@ func record(t *testing.T) {
 
 func TestLint(t *testing.T) {
 	record(t)
-	for _, c := range append(collectors(), cluster) {
+	for _, c := range Collectors() {
 		problems, err := testutil.CollectAndLint(c)
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestLint(t *testing.T) {
 // manager serves.
 func TestKarpenterNames(t *testing.T) {
 	record(t)
-	scrape.CheckNames(t, crmetrics.Registry, append(collectors(), cluster), karpenterMetrics)
+	scrape.CheckNames(t, crmetrics.Registry, Collectors(), karpenterMetrics)
 }
 
 // TestClusterGauges: the gauges read the cluster as it is when scraped.

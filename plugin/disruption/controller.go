@@ -34,6 +34,9 @@ type Env struct {
 	// ValidationPeriod is how long a consolidation decision waits before it
 	// is checked again and carried out.
 	ValidationPeriod time.Duration
+	// EfficiencyInterval is how often the fleet's cost efficiency is
+	// measured; zero never.
+	EfficiencyInterval time.Duration
 }
 
 // Method is one way of disrupting, run once per pass.
@@ -62,6 +65,7 @@ func NewController(env Env) *Controller {
 			&MultiNode{consolidation: consolidation{Env: env, state: shared}},
 			&SingleNode{consolidation: consolidation{Env: env, state: shared}},
 			&Drift{Env: env},
+			&Efficiency{Env: env, Interval: env.EfficiencyInterval},
 		},
 		wake: make(chan struct{}, 1),
 	}
@@ -111,6 +115,8 @@ func methodName(m Method) string {
 		return "single-node consolidation"
 	case *Drift:
 		return "drift"
+	case *Efficiency:
+		return "cost efficiency"
 	}
 	return "unknown"
 }

@@ -21,6 +21,8 @@
 //     (consolidation.go, candidates.go).
 //   - drift.go: a node whose claim is Drifted is replaced: replacement
 //     capacity first, then the node, within the budgets for reason Drifted.
+//   - efficiency.go: every costEfficiencyInterval, what the settled fleet
+//     costs against a fresh plan for its pods, as metrics.
 //
 // Where displaced pods would go is never modelled here: the Planner is the
 // plugin's own provisioning path (the same snapshot, solver and Filter

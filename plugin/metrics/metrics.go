@@ -127,6 +127,27 @@ var (
 		Buckets: durationBuckets(),
 	}, []string{labelController})
 
+	fleetPrice = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: tailor, Subsystem: "fleet", Name: "price_per_hour",
+		Help: "Hourly price of the NodeClaims Tailor manages, at their launched offerings, when last measured.",
+	})
+
+	fleetPlanPrice = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: tailor, Subsystem: "fleet", Name: "plan_price_per_hour",
+		Help: "Hourly price of what Tailor would buy today for the pods of its NodeClaims' nodes, planned afresh as tailor simulate plans, when last measured.",
+	})
+
+	fleetCostEfficiency = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: tailor, Subsystem: "fleet", Name: "cost_efficiency",
+		Help: "tailor_fleet_plan_price_per_hour over tailor_fleet_price_per_hour: 1 when the fleet costs what a fresh plan would, lower as it costs more.",
+	})
+
+	schedulingDurationV1Alpha5 = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: karpenter, Subsystem: "provisioner", Name: "scheduling_duration_seconds",
+		Help:    "Duration of scheduling process in seconds. Karpenter's name before v1, for dashboards that still read it; karpenter_scheduler_scheduling_duration_seconds{controller=\"provisioner\"} observes the same.",
+		Buckets: durationBuckets(),
+	})
+
 	reservationsHeld = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: tailor, Subsystem: "reservations", Name: "held",
 		Help: "Pods holding a reservation of room on an in-flight or new node.",
@@ -147,6 +168,7 @@ func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		nodeClaimsCreated, nodeClaimsDisrupted, podStartupDuration, schedulingDuration,
 		disruptionDecisions, eligibleNodes, batchSize, batchWait, solveDuration, reservationsHeld,
+		fleetPrice, fleetPlanPrice, fleetCostEfficiency, schedulingDurationV1Alpha5,
 	}
 }
 
@@ -209,7 +231,25 @@ func Scheduling(running bool) func() {
 	if running {
 		controller = ControllerDisruption
 	}
-	return func() { schedulingDuration.WithLabelValues(controller).Observe(time.Since(start).Seconds()) }
+	return func() {
+		took := time.Since(start).Seconds()
+		schedulingDuration.WithLabelValues(controller).Observe(took)
+		if !running {
+			schedulingDurationV1Alpha5.Observe(took)
+		}
+	}
+}
+
+// FleetCost records a measurement of the fleet's cost efficiency: what its
+// claims cost an hour and what a fresh plan for their pods would.
+func FleetCost(fleet, plan float64) {
+	fleetPrice.Set(fleet)
+	fleetPlanPrice.Set(plan)
+	efficiency := 1.0
+	if fleet > 0 {
+		efficiency = plan / fleet
+	}
+	fleetCostEfficiency.Set(efficiency)
 }
 
 // Solve measures the solver alone: defer Solve(running)().

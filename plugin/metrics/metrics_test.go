@@ -24,8 +24,10 @@ var karpenterMetrics = map[string]scrape.Spec{
 	"karpenter_nodeclaims_disrupted_total":            {Type: dto.MetricType_COUNTER, Labels: "capacity_type,consolidation_policy,nodepool,reason,termination_mode"},
 	"karpenter_pods_startup_duration_seconds":         {Type: dto.MetricType_SUMMARY, Labels: ""},
 	"karpenter_scheduler_scheduling_duration_seconds": {Type: dto.MetricType_HISTOGRAM, Labels: "controller"},
-	"karpenter_voluntary_disruption_decisions_total":  {Type: dto.MetricType_COUNTER, Labels: "consolidation_type,decision,reason"},
-	"karpenter_voluntary_disruption_eligible_nodes":   {Type: dto.MetricType_GAUGE, Labels: "reason"},
+	// The name before v1 (v1alpha5), which older dashboards read.
+	"karpenter_provisioner_scheduling_duration_seconds": {Type: dto.MetricType_HISTOGRAM, Labels: ""},
+	"karpenter_voluntary_disruption_decisions_total":    {Type: dto.MetricType_COUNTER, Labels: "consolidation_type,decision,reason"},
+	"karpenter_voluntary_disruption_eligible_nodes":     {Type: dto.MetricType_GAUGE, Labels: "reason"},
 }
 
 // record gives every metric a sample, so that gathering shows them all.
@@ -45,6 +47,7 @@ func record(t *testing.T) {
 	Solve(true)()
 	BatchClosed(10, 2*time.Second)
 	WatchReservations(func() int { return 4 })
+	FleetCost(2, 1.5)
 	before := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(time.Now().Add(-time.Minute))}}
 	after := before.DeepCopy()
 	after.Status.Phase = corev1.PodRunning
@@ -70,4 +73,57 @@ func TestLint(t *testing.T) {
 func TestKarpenterNames(t *testing.T) {
 	record(t)
 	scrape.CheckNames(t, legacyregistry.DefaultGatherer, Collectors(), karpenterMetrics)
+}
+
+// TestFleetCost: the efficiency is the plan's price over the fleet's, and a
+// fleet of nothing wastes nothing.
+func TestFleetCost(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		fleet, plan float64
+		want        float64
+	}{
+		{name: "fleet as cheap as a fresh plan", fleet: 1.25, plan: 1.25, want: 1},
+		{name: "fleet costs a third more", fleet: 4, plan: 3, want: 0.75},
+		{name: "no fleet", want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			FleetCost(tc.fleet, tc.plan)
+			for name, want := range map[string]float64{
+				"tailor_fleet_price_per_hour":      tc.fleet,
+				"tailor_fleet_plan_price_per_hour": tc.plan,
+				"tailor_fleet_cost_efficiency":     tc.want,
+			} {
+				if got, _ := scrape.Value(legacyregistry.DefaultGatherer, name, nil); got != want {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSchedulingDurationBeforeV1: provisioning simulations are observed
+// under Karpenter's name before v1 too, disruption's are not.
+func TestSchedulingDurationBeforeV1(t *testing.T) {
+	count := func() uint64 {
+		families, err := legacyregistry.DefaultGatherer.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "karpenter_provisioner_scheduling_duration_seconds" {
+				return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	before := count()
+	Scheduling(true)()
+	if got := count(); got != before {
+		t.Errorf("a disruption simulation was observed under the provisioner's name")
+	}
+	Scheduling(false)()
+	if got := count(); got != before+1 {
+		t.Errorf("observed %d provisioning simulations, want %d", got, before+1)
+	}
 }

@@ -52,6 +52,11 @@ type TailorArgs struct {
 	// Consolidation tunes how the disruption loop replaces and removes
 	// underused nodes.
 	Consolidation ConsolidationArgs `json:"consolidation,omitempty"`
+	// CostEfficiencyInterval is how often the disruption loop measures the
+	// fleet's price against a fresh plan for its pods (the
+	// tailor_fleet_cost_efficiency metric). A measurement is a solve as
+	// large as the fleet. 0 never measures. Default 5m.
+	CostEfficiencyInterval *metav1.Duration `json:"costEfficiencyInterval,omitempty"`
 }
 
 // ConsolidationArgs tune consolidation.
@@ -129,6 +134,9 @@ func SetDefaults(args *TailorArgs) {
 	if args.Consolidation.ValidationPeriod == nil {
 		args.Consolidation.ValidationPeriod = &metav1.Duration{Duration: 15 * time.Second}
 	}
+	if args.CostEfficiencyInterval == nil {
+		args.CostEfficiencyInterval = &metav1.Duration{Duration: 5 * time.Minute}
+	}
 	l := &args.DisruptionLease
 	if l.Namespace == "" {
 		l.Namespace = metav1.NamespaceSystem
@@ -186,6 +194,9 @@ func Validate(path *field.Path, args *TailorArgs) error {
 	}
 	if d := args.Consolidation.ValidationPeriod.Duration; d < 0 {
 		errs = append(errs, field.Invalid(cons.Child("validationPeriod"), d.String(), "must not be negative"))
+	}
+	if d := args.CostEfficiencyInterval.Duration; d < 0 {
+		errs = append(errs, field.Invalid(path.Child("costEfficiencyInterval"), d.String(), "must not be negative: 0 never measures"))
 	}
 	return errs.ToAggregate()
 }
@@ -261,6 +272,7 @@ func (in *TailorArgs) DeepCopy() *TailorArgs {
 		out.Consolidation.MinSavings = &m
 	}
 	out.Consolidation.ValidationPeriod = copyDuration(in.Consolidation.ValidationPeriod)
+	out.CostEfficiencyInterval = copyDuration(in.CostEfficiencyInterval)
 	return &out
 }
 

@@ -61,6 +61,17 @@ func TestDecodeArgs(t *testing.T) {
 		{name: "minSavings above 1", raw: `{"clusterName":"c","consolidation":{"minSavings":1.5}}`, wantErr: "consolidation.minSavings: Invalid value: 1.5: must be between 0 and 1"},
 		{name: "negative minSavings", raw: `{"clusterName":"c","consolidation":{"minSavings":-0.1}}`, wantErr: "consolidation.minSavings: Invalid value: -0.1"},
 		{name: "negative validationPeriod", raw: `{"clusterName":"c","consolidation":{"validationPeriod":"-1s"}}`, wantErr: "consolidation.validationPeriod: Invalid value: \"-1s\": must not be negative"},
+		{name: "cost efficiency default", raw: `{"clusterName":"c"}`, check: func(t *testing.T, a *TailorArgs) {
+			if a.CostEfficiencyInterval.Duration != 5*time.Minute {
+				t.Errorf("costEfficiencyInterval defaults to %v", a.CostEfficiencyInterval)
+			}
+		}},
+		{name: "cost efficiency never", raw: `{"clusterName":"c","costEfficiencyInterval":"0s"}`, check: func(t *testing.T, a *TailorArgs) {
+			if a.CostEfficiencyInterval.Duration != 0 {
+				t.Errorf("costEfficiencyInterval 0s decoded as %v", a.CostEfficiencyInterval)
+			}
+		}},
+		{name: "negative costEfficiencyInterval", raw: `{"clusterName":"c","costEfficiencyInterval":"-1m"}`, wantErr: "costEfficiencyInterval: Invalid value: \"-1m0s\": must not be negative"},
 		{name: "not a duration", raw: `{"clusterName":"c","batchIdleDuration":"soon"}`, wantErr: "decoding the args of plugin Tailor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -291,8 +291,9 @@ func (t *Tailor) disruptionEnv() disruption.Env {
 		Planner:      t,
 		PDBs:         informers.Policy().V1().PodDisruptionBudgets().Lister(),
 		// Read from the args, defaulted and validated.
-		MinSavings:       *t.args.Consolidation.MinSavings,
-		ValidationPeriod: t.args.Consolidation.ValidationPeriod.Duration,
+		MinSavings:         *t.args.Consolidation.MinSavings,
+		ValidationPeriod:   t.args.Consolidation.ValidationPeriod.Duration,
+		EfficiencyInterval: t.args.CostEfficiencyInterval.Duration,
 	}
 }
 

@@ -351,6 +351,17 @@ func (cp *ControlPlane) adminConfig(host string) *rest.Config {
 	}
 }
 
+// AdminCertificate is the admin's client certificate, for a test that
+// calls a component which authenticates its callers through the API
+// server's client CA, as kube-scheduler's secure port does.
+func (cp *ControlPlane) AdminCertificate() (tls.Certificate, error) {
+	cert, err := tls.X509KeyPair(cp.pki.adminPEM, cp.pki.adminKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("loading the admin certificate: %w", err)
+	}
+	return cert, nil
+}
+
 func (cp *ControlPlane) adminHTTPClient() (*http.Client, error) {
 	cert, err := tls.X509KeyPair(cp.pki.adminPEM, cp.pki.adminKey)
 	if err != nil {

@@ -92,4 +92,31 @@ func TestBurst(t *testing.T) {
 		t.Errorf("EC2 refused none of the launcher's %d calls: the throttling fault did not apply", ec2Calls)
 	}
 	s.settled(bought)
+	s.metricsMatch(bought)
+}
+
+// metricsMatch checks what the two components report on /metrics against
+// the cluster: the scheduler counted every NodeClaim created, the launcher
+// every Node of them, and its EC2 calls were timed.
+func (s *system) metricsMatch(bought *purchases) {
+	s.t.Helper()
+	claims := len(bought.claimsSeen())
+	if got := s.scraped("scheduler", "karpenter_nodeclaims_created_total", map[string]string{"reason": "provisioned"}); got != float64(claims) {
+		s.t.Errorf("the scheduler's karpenter_nodeclaims_created_total is %v, %d NodeClaims were created", got, claims)
+	}
+	nodes := 0
+	for _, nc := range s.mustClaims() {
+		if nc.Status.NodeName != "" {
+			nodes++
+		}
+	}
+	if got := s.scraped(launcherName, "karpenter_nodes_created_total", nil); got != float64(nodes) {
+		s.t.Errorf("the launcher's karpenter_nodes_created_total is %v, %d NodeClaims have a Node", got, nodes)
+	}
+	if got := s.scraped(launcherName, "karpenter_cloudprovider_duration_seconds", map[string]string{"method": "Create"}); got < float64(nodes) {
+		s.t.Errorf("the launcher timed %v cloud provider Creates for %d Nodes", got, nodes)
+	}
+	if got := s.scraped("scheduler", "tailor_batch_size", nil); got == 0 {
+		s.t.Errorf("the scheduler's tailor_batch_size observed no batch")
+	}
 }

@@ -46,6 +46,8 @@ type system struct {
 	// numbers its log files. Both are shared with the views of subtests.
 	children map[string]*child
 	starts   map[string]int
+	// metrics are where each child serves /metrics, by name.
+	metrics map[string]string
 }
 
 // schedulerSettings shape the schedulers' configuration.
@@ -78,7 +80,7 @@ func startSystem(t *testing.T, opts options, sched schedulerSettings, replicas .
 		env: e, root: t, bin: bin, dir: logDir(t), sched: sched,
 		launcherAWS:  newAWSProxy(t, e.cluster.Endpoint),
 		schedulerAWS: newAWSProxy(t, e.cluster.Endpoint),
-		children:     map[string]*child{}, starts: map[string]int{},
+		children:     map[string]*child{}, starts: map[string]int{}, metrics: map[string]string{},
 	}
 	s.installChart()
 	// Registered before any child starts, so it runs after every child
@@ -172,27 +174,34 @@ func (s *system) logName(name string) string {
 // restarted launcher must not wait out its dead predecessor's Lease.
 func (s *system) startLauncher() {
 	s.t.Helper()
-	port := freePort(s.t)
+	port, metricsPort := freePort(s.t), freePort(s.t)
 	env := s.awsEnv()
 	env["AWS_ENDPOINT_URL"] = s.launcherAWS.URL()
 	env["CLUSTER_NAME"] = s.cluster.ClusterName
 	env["KUBECONFIG"] = s.launcherKubeconfig
 	c := startChild(s.root, s.bin, s.dir, s.logName(launcherName), env, "launcher",
-		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port))
+		"--leader-elect=false", "--metrics-bind-address=127.0.0.1:"+strconv.Itoa(metricsPort), "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port))
 	s.children[launcherName] = c
+	s.metrics[launcherName] = "http://127.0.0.1:" + strconv.Itoa(metricsPort) + "/metrics"
 	s.waitHTTP(c, "http://127.0.0.1:"+strconv.Itoa(port)+"/readyz")
 }
 
-// startScheduler runs a `tailor scheduler` replica under name.
+// startScheduler runs a `tailor scheduler` replica under name. Its secure
+// port authenticates and authorizes callers through the API server as its
+// ServiceAccount, as in the chart, where /metrics is scraped with a token.
 func (s *system) startScheduler(name string) *child {
 	s.t.Helper()
 	config := filepath.Join(s.dir, name+".yaml")
 	if err := os.WriteFile(config, []byte(s.schedulerConfig()), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
+	port := freePort(s.t)
 	c := startChild(s.root, s.bin, s.dir, s.logName(name), s.awsEnv(), "scheduler",
-		"--config="+config, "--secure-port=0", "--v=2", "--logging-format=text")
+		"--config="+config, "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
+		"--authentication-kubeconfig="+s.schedulerKubeconfig, "--authorization-kubeconfig="+s.schedulerKubeconfig,
+		"--v=2", "--logging-format=text")
 	s.children[name] = c
+	s.metrics[name] = "https://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
 	s.waitLog(c, "Tailor plugin ready to provision")
 	return c
 }

@@ -3,7 +3,13 @@
 package scrape
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Value sums the series of a metric whose labels include labels, as a
@@ -48,4 +54,30 @@ func Value(g prometheus.Gatherer, name string, labels map[string]string) (float6
 		}
 	}
 	return sum, found
+}
+
+// HTTP is the /metrics endpoint at url as a Gatherer: each Gather scrapes
+// it once through client, as Prometheus would, and parses the text format.
+func HTTP(client *http.Client, url string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		resp, err := client.Get(url)
+		if err != nil {
+			return nil, fmt.Errorf("scraping %s: %w", url, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return nil, fmt.Errorf("scraping %s: %s: %s", url, resp.Status, body)
+		}
+		var parser expfmt.TextParser
+		families, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the metrics of %s: %w", url, err)
+		}
+		out := make([]*dto.MetricFamily, 0, len(families))
+		for _, f := range families {
+			out = append(out, f)
+		}
+		return out, nil
+	})
 }
