@@ -48,6 +48,10 @@ generate: ## Regenerate deep-copy functions, CRDs and the compiled-in EC2 facts
 	hack/build-bins.sh controller-gen
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./apis/... \
 		crd:crdVersions=v1 output:crd:artifacts:config=manifests/crds
+	@# The PodGroup CRD of gangs, as scheduler-plugins publishes it at the
+	@# version go.mod pins.
+	install -m 0644 "$$($(GO) list -m -f '{{.Dir}}' sigs.k8s.io/scheduler-plugins)/manifests/coscheduling/crd.yaml" \
+		manifests/crds/scheduling.x-k8s.io_podgroups.yaml
 	$(GO) generate ./launcher/...
 
 .PHONY: verify

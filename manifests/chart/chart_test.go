@@ -219,8 +219,8 @@ func TestSeedInstallApplies(t *testing.T) {
 			waitEstablished(ctx, t, dyn, obj.GetName())
 		}
 	}
-	if crds != 3 {
-		t.Errorf("the chart installs %d CRDs, want 3 (EC2NodeClass, NodeClaim, NodePool)", crds)
+	if crds != 4 {
+		t.Errorf("the chart installs %d CRDs, want 4 (EC2NodeClass, NodeClaim, NodePool, PodGroup)", crds)
 	}
 }
 
@@ -420,6 +420,26 @@ func TestCRDsMatchManifests(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s differs from manifests/crds: cp manifests/crds/*.yaml manifests/chart/tailor/crds/", filepath.Base(copies[i]))
 		}
+	}
+}
+
+// TestPodGroupCRDIsSchedulerPlugins: the PodGroup CRD is scheduler-plugins'
+// own, at the version go.mod pins; `make generate` copies it again.
+func TestPodGroupCRDIsSchedulerPlugins(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/scheduler-plugins").Output()
+	if err != nil {
+		t.Fatalf("finding sigs.k8s.io/scheduler-plugins: %v", err)
+	}
+	want, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "manifests", "coscheduling", "crd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(repoRoot(t), "manifests", "crds", "scheduling.x-k8s.io_podgroups.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("manifests/crds/scheduling.x-k8s.io_podgroups.yaml is not scheduler-plugins' manifests/coscheduling/crd.yaml: run make generate")
 	}
 }
 

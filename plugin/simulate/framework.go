@@ -22,7 +22,14 @@ var excluded = sets.New(
 	names.NodeAffinity,
 	names.VolumeBinding,
 	names.DynamicResources,
+	coscheduling,
 )
+
+// coscheduling is scheduler-plugins' gang plugin. Whether a gang may start
+// is not a question of a node: Tailor decides it for the whole gang
+// (plugin/gang), and Coscheduling's PreFilter would only repeat its quorum
+// check against the real cluster, not the planned nodes.
+const coscheduling = "Coscheduling"
 
 // Profile is the part of a scheduler profile the simulation runs: its
 // plugins (PreFilter, Filter and MultiPoint are read) and their args.

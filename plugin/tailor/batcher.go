@@ -19,6 +19,10 @@ import (
 type batcher struct {
 	idle, max time.Duration
 	solve     func(ctx context.Context, pods []*corev1.Pod)
+	// waitFor, when set, keeps an idle batch open until max while it
+	// reports the pods incomplete: a gang whose other pods are on their
+	// way (gangs.go).
+	waitFor func(pods []*corev1.Pod) bool
 
 	mu      sync.Mutex
 	pods    map[types.UID]*corev1.Pod
@@ -81,21 +85,42 @@ func (b *batcher) run(ctx context.Context) {
 // due takes the batch if it is due, else says how long until it is.
 func (b *batcher) due() (time.Duration, []*corev1.Pod) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if len(b.pods) == 0 {
+		b.mu.Unlock()
 		return 0, nil
 	}
 	now := time.Now()
 	idleLeft := b.idle - now.Sub(b.last)
 	maxLeft := b.max - now.Sub(b.first)
 	if idleLeft > 0 && maxLeft > 0 {
+		b.mu.Unlock()
 		return min(idleLeft, maxLeft), nil
 	}
+	if maxLeft > 0 && b.waitFor != nil {
+		pods := b.list()
+		// Outside the lock: waitFor reads the cluster, and Add must never
+		// wait for it.
+		b.mu.Unlock()
+		if b.waitFor(pods) {
+			// A pod that joins wakes the batch, which looks again.
+			return maxLeft, nil
+		}
+		b.mu.Lock()
+	}
+	// Pods that joined meanwhile go with the batch.
+	pods := b.list()
+	b.pods = map[types.UID]*corev1.Pod{}
+	open := now.Sub(b.first)
+	b.mu.Unlock()
+	pluginmetrics.BatchClosed(len(pods), open)
+	return 0, pods
+}
+
+// list is the open batch's pods; b.mu is held.
+func (b *batcher) list() []*corev1.Pod {
 	pods := make([]*corev1.Pod, 0, len(b.pods))
 	for _, p := range b.pods {
 		pods = append(pods, p)
 	}
-	b.pods = map[types.UID]*corev1.Pod{}
-	pluginmetrics.BatchClosed(len(pods), now.Sub(b.first))
-	return 0, pods
+	return pods
 }

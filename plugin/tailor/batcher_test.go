@@ -64,3 +64,52 @@ func TestBatcherClosesAtMax(t *testing.T) {
 		}
 	}
 }
+
+// TestBatcherWaitsForGang: an idle batch whose pods are incomplete stays
+// open for the pods to come, closes once they have, and closes at its
+// maximum if they never do.
+func TestBatcherWaitsForGang(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// pods joins at once, late after idle has passed.
+		pods, late int
+		want       int
+	}{
+		{name: "the rest of the gang comes", pods: 3, late: 1, want: 4},
+		{name: "never complete, closed at max", pods: 3, want: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan []*corev1.Pod, 10)
+			b := newBatcher(50*time.Millisecond, 3*time.Second, func(_ context.Context, pods []*corev1.Pod) { got <- pods })
+			// Four pods make the gang whole.
+			b.waitFor = func(pods []*corev1.Pod) bool { return len(pods) < 4 }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go b.run(ctx)
+			start := time.Now()
+			for i := range tc.pods {
+				b.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(i), UID: types.UID(fmt.Sprint(i))}})
+			}
+			if tc.late > 0 {
+				time.Sleep(500 * time.Millisecond)
+				select {
+				case pods := <-got:
+					t.Fatalf("a batch of %d pods closed while its gang was incomplete", len(pods))
+				default:
+				}
+				b.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "late", UID: "late"}})
+			}
+			select {
+			case pods := <-got:
+				if len(pods) != tc.want {
+					t.Fatalf("a batch of %d pods, want %d", len(pods), tc.want)
+				}
+				if tc.late == 0 && time.Since(start) < 3*time.Second {
+					t.Errorf("an incomplete batch closed after %s, before its maximum", time.Since(start))
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the batch never closed")
+			}
+		})
+	}
+}

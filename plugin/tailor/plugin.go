@@ -20,12 +20,14 @@ import (
 	"k8s.io/utils/clock"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	schedulingv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	launcheraws "github.com/tailor-project/tailor/launcher/aws"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/disruption"
+	"github.com/tailor-project/tailor/plugin/gang"
 	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
 	"github.com/tailor-project/tailor/plugin/simulate"
@@ -52,6 +54,8 @@ type Tailor struct {
 	// registry builds the simulation framework: the same plugins the
 	// scheduler was built with.
 	registry simulate.Deps
+	// gangs reads the PodGroups of a batch's gangs (gangs.go).
+	gangs gang.Source
 
 	// disruption is the disruption loop; it runs in the replica that holds
 	// the disruption Lease.
@@ -78,6 +82,9 @@ type Tailor struct {
 	lostRoom map[types.UID]string
 	// heldOn remembers the claims this replica held room on (holds.go).
 	heldOn map[string]bool
+	// gangBackoff is when each gang that timed out may be provided for
+	// again (gangexpiry.go).
+	gangBackoff map[gang.Key]time.Time
 	// profileChecked: the PostFilter order was compared with the setting.
 	profileChecked bool
 
@@ -104,7 +111,7 @@ var (
 // Scheme holds the types the plugin reads and writes.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, karpv1.AddToScheme, ec2v1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, karpv1.AddToScheme, ec2v1.AddToScheme, schedulingv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("building the scheme: %w", err)
 		}
@@ -189,6 +196,7 @@ func build(ctx context.Context, obj runtime.Object, h framework.Handle, opts []O
 		t.disruption = t.newDisruption()
 	}
 	t.batcher = newBatcher(args.BatchIdleDuration.Duration, args.BatchMaxDuration.Duration, t.provision)
+	t.batcher.waitFor = t.gangsShort
 	if err := t.watchClaims(ctx); err != nil {
 		return nil, err
 	}
@@ -212,19 +220,20 @@ func build(ctx context.Context, obj runtime.Object, h framework.Handle, opts []O
 // benchmark reads through objects as it is.
 func newTailor(h framework.Handle, args *TailorArgs, cat catalog.Catalog, objects client.Reader, c client.Client) *Tailor {
 	t := &Tailor{
-		handle:    h,
-		args:      args,
-		catalog:   cat,
-		ledger:    reservation.New(),
-		objects:   objects,
-		client:    c,
-		registry:  simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
-		ready:     make(chan struct{}),
-		retries:   newRetryQueue(),
-		explained: map[types.UID]explanation{},
-		lostRoom:  map[types.UID]string{},
-		heldOn:    map[string]bool{},
-		clock:     clock.RealClock{},
+		handle:      h,
+		args:        args,
+		catalog:     cat,
+		ledger:      reservation.New(),
+		objects:     objects,
+		client:      c,
+		registry:    simulate.Deps{Registry: Registry, InformerFactory: h.SharedInformerFactory(), Client: h.ClientSet()},
+		ready:       make(chan struct{}),
+		retries:     newRetryQueue(),
+		explained:   map[types.UID]explanation{},
+		lostRoom:    map[types.UID]string{},
+		heldOn:      map[string]bool{},
+		gangBackoff: map[gang.Key]time.Time{},
+		clock:       clock.RealClock{},
 	}
 	// Register the informers the plugin reads before the scheduler starts
 	// its factory.
@@ -232,6 +241,7 @@ func newTailor(h framework.Handle, args *TailorArgs, cat catalog.Catalog, object
 	h.SharedInformerFactory().Core().V1().Pods().Informer()
 	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
 	h.SharedInformerFactory().Policy().V1().PodDisruptionBudgets().Informer()
+	t.gangs = gang.Source{PodGroups: objects, Pods: h.SharedInformerFactory().Core().V1().Pods().Lister(), Provided: t.nodeComing}
 	t.disruption = t.newDisruption()
 	return t
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/plugin/gang"
 	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
 	"github.com/tailor-project/tailor/plugin/solver"
@@ -51,15 +52,19 @@ func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
 // claim could not be written are retried here.
 func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
 	pods = t.takeHolds(ctx, pods)
+	pods, gangs := t.splitGangs(ctx, pods)
 	if len(pods) == 0 {
 		return nil
 	}
-	plan, err := t.plan(ctx, pods, nil, false)
+	plan, err := t.planWhole(ctx, pods, gangs)
 	if err != nil {
 		return err
 	}
+	if plan == nil {
+		return nil
+	}
 	if len(plan.set.pools) == 0 {
-		for _, p := range pods {
+		for _, p := range plan.pods {
 			t.cannotProvision(ctx, p, plan.noPools())
 		}
 		return nil
@@ -82,10 +87,58 @@ func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
 	return nil
 }
 
+// planWhole plans pods of which gangs are whole: a gang the solve cannot
+// place whole is taken out, told why, and the rest solved again, so no
+// claim is bought for a pod of a gang that cannot start. nil when no pod is
+// left.
+func (t *Tailor) planWhole(ctx context.Context, pods []*corev1.Pod, gangs []*gang.Gang) (*batchPlan, error) {
+	for {
+		plan, err := t.plan(ctx, pods, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		plan.pods = pods
+		if plan.res == nil {
+			return plan, nil
+		}
+		broken := gang.Broken(gangs, plan.res.Unplaced)
+		if len(broken) == 0 {
+			return plan, nil
+		}
+		out := sets.New[types.UID]()
+		var kept []*gang.Gang
+		for _, g := range gangs {
+			why, ok := broken[g]
+			if !ok {
+				kept = append(kept, g)
+				continue
+			}
+			klog.FromContext(ctx).Info("Gang cannot be placed whole; nothing is bought for it", "podGroup", g.String(), "pods", len(g.Pending), "reason", why.Error())
+			t.gangNotPlaced(ctx, g, why)
+			for _, p := range g.Pending {
+				out.Insert(p.UID)
+			}
+		}
+		gangs = kept
+		var rest []*corev1.Pod
+		for _, p := range pods {
+			if !out.Has(p.UID) {
+				rest = append(rest, p)
+			}
+		}
+		if len(rest) == 0 {
+			return nil, nil
+		}
+		pods = rest
+	}
+}
+
 // batchPlan is what the solver decided for some pods, and the pools it
 // decided among.
 type batchPlan struct {
-	set *poolSet
+	// pods are the pods solved.
+	pods []*corev1.Pod
+	set  *poolSet
 	// res is nil when no pool can be used.
 	res *solver.Result
 }

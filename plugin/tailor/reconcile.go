@@ -114,6 +114,7 @@ func (t *Tailor) resyncCount(ctx context.Context) (int, error) {
 	}
 	adopted := t.adopt(ctx, claims.Items)
 	t.releaseHolds(ctx, claims.Items)
+	t.expireGangs(ctx)
 	t.withdrawUnused(ctx, claims.Items)
 	return adopted, nil
 }

@@ -36,6 +36,10 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/scheduler-plugins/pkg/coscheduling"
+
+	// The scheme of scheduler-plugins' args, so Coscheduling's pluginConfig decodes.
+	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
 	"sigs.k8s.io/yaml"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
@@ -239,9 +243,18 @@ profiles:
   plugins:
     multiPoint:
       enabled:
+      - name: Coscheduling
       - name: Tailor
         weight: 100
+    queueSort:
+      enabled:
+      - name: Coscheduling
+      disabled:
+      - name: "*"
   pluginConfig:
+  - name: Coscheduling
+    args:
+      permitWaitingTimeSeconds: 300
   - name: Tailor
     args:
       clusterName: %s
@@ -265,7 +278,8 @@ func (e *env) startScheduler() {
 	if e.opts.disruptionClock != nil {
 		factory = tailor.Factory(tailor.WithClock(e.opts.disruptionClock))
 	}
-	s, err := scheduler.Start(e.ctx, c.ControlPlane.Dir, c.Kubeconfig, config, app.WithPlugin(tailor.Name, factory))
+	s, err := scheduler.Start(e.ctx, c.ControlPlane.Dir, c.Kubeconfig, config, app.WithPlugin(tailor.Name, factory),
+		app.WithPlugin(coscheduling.Name, coscheduling.New))
 	if err != nil {
 		e.t.Fatalf("starting the scheduler: %v", err)
 	}

@@ -243,9 +243,18 @@ clientConnection:
   plugins:
     multiPoint:
       enabled:
+      - name: Coscheduling
       - name: Tailor
         weight: 100
+    queueSort:
+      enabled:
+      - name: Coscheduling
+      disabled:
+      - name: "*"
   pluginConfig:
+  - name: Coscheduling
+    args:
+      permitWaitingTimeSeconds: 300
   - name: Tailor
     args:
       clusterName: %s
