@@ -75,7 +75,7 @@ func TestSplit(t *testing.T) {
 		cluster  []*corev1.Pod
 		reserved []string
 		// want: the gang's pending pods, provided count and shortfall.
-		wantPlain, wantPending string
+		wantPlain, wantPending  string
 		wantProvided, wantShort int
 		wantUnknown             string
 	}{
