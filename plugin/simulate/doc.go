@@ -13,7 +13,9 @@
 // node's requirements with the pod's, so the node keeps every zone and type
 // the pod allows instead of being pinned to one). VolumeBinding and
 // DynamicResources are left out too: they bind storage and devices to real
-// nodes and have no answer for a planned one. So is Coscheduling: a gang is
+// nodes and have no answer for a planned one; the zones a pod's volumes
+// allow are written into its node affinity before it is solved
+// (plugin/volumetopology). So is Coscheduling: a gang is
 // decided whole by the solver's caller, not node by node.
 //
 // So that topology spread sees every domain a pool can launch into, the

@@ -31,6 +31,7 @@ import (
 	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/reservation"
 	"github.com/tailor-project/tailor/plugin/simulate"
+	"github.com/tailor-project/tailor/plugin/volumetopology"
 )
 
 // Name is the plugin's name in a scheduler profile.
@@ -56,6 +57,8 @@ type Tailor struct {
 	registry simulate.Deps
 	// gangs reads the PodGroups of a batch's gangs (gangs.go).
 	gangs gang.Source
+	// volumes reads where pods' volumes are (world.go).
+	volumes volumetopology.Reader
 
 	// disruption is the disruption loop; it runs in the replica that holds
 	// the disruption Lease.
@@ -241,6 +244,9 @@ func newTailor(h framework.Handle, args *TailorArgs, cat catalog.Catalog, object
 	h.SharedInformerFactory().Core().V1().Pods().Informer()
 	h.SharedInformerFactory().Apps().V1().DaemonSets().Informer()
 	h.SharedInformerFactory().Policy().V1().PodDisruptionBudgets().Informer()
+	core := h.SharedInformerFactory().Core().V1()
+	t.volumes = volumetopology.Reader{Claims: core.PersistentVolumeClaims().Lister(), Volumes: core.PersistentVolumes().Lister(),
+		Classes: h.SharedInformerFactory().Storage().V1().StorageClasses().Lister()}
 	t.gangs = gang.Source{PodGroups: objects, Pods: h.SharedInformerFactory().Core().V1().Pods().Lister(), Provided: t.nodeComing}
 	t.disruption = t.newDisruption()
 	return t

@@ -14,6 +14,7 @@ import (
 	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
 	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
+	"github.com/tailor-project/tailor/plugin/volumetopology"
 )
 
 // world is one reading of the cluster that batches are solved against (see
@@ -30,6 +31,8 @@ type world struct {
 	inflight []*solver.InFlight
 	// running is the room on the running nodes, when asked for.
 	running []*solver.InFlight
+	// volumes narrows where pods may go by where their volumes are.
+	volumes volumetopology.Reader
 }
 
 // read reads the world less the nodes in without and their pods; with
@@ -53,7 +56,7 @@ func (t *Tailor) readWith(ctx context.Context, claims []karpv1.NodeClaim, withou
 
 // readIn is readWith with the pools loaded already.
 func (t *Tailor) readIn(ctx context.Context, set *poolSet, claims []karpv1.NodeClaim, without sets.Set[string], running bool) (*world, error) {
-	w := &world{set: set}
+	w := &world{set: set, volumes: t.volumes}
 	if len(set.pools) == 0 {
 		return w, nil
 	}
@@ -81,6 +84,51 @@ func (t *Tailor) readIn(ctx context.Context, set *poolSet, claims []karpv1.NodeC
 	return w, nil
 }
 
+// withVolumes narrows each pod with volumes to where its volumes are; the
+// pods whose volumes cannot be read are refused, with why.
+func (w *world) withVolumes(pods []*corev1.Pod) ([]*corev1.Pod, map[*corev1.Pod]error) {
+	if w.volumes.Claims == nil {
+		return pods, nil
+	}
+	var refused map[*corev1.Pod]error
+	out, copied := pods, false
+	for i, p := range pods {
+		if !hasClaims(p) {
+			continue
+		}
+		narrowed, err := w.volumes.Constrain(p)
+		if narrowed == p && err == nil {
+			continue
+		}
+		if !copied {
+			// The caller's slice stays as it was.
+			out, copied = slices.Clone(pods), true
+		}
+		if err != nil {
+			if refused == nil {
+				refused = map[*corev1.Pod]error{}
+			}
+			refused[p] = err
+			out[i] = nil
+			continue
+		}
+		out[i] = narrowed
+	}
+	if refused != nil {
+		out = slices.DeleteFunc(out, func(p *corev1.Pod) bool { return p == nil })
+	}
+	return out, refused
+}
+
+func hasClaims(p *corev1.Pod) bool {
+	for _, v := range p.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // solve solves pods against the world, on room of the running nodes not in
 // without (the snapshot is the caller's to have taken them away).
 func (w *world) solve(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) *batchPlan {
@@ -95,9 +143,13 @@ func (w *world) solve(ctx context.Context, pods []*corev1.Pod, without sets.Set[
 		}
 	}
 	inflight = append(inflight, w.inflight...)
+	pods, refused := w.withVolumes(pods)
 	solved := pluginmetrics.Solve(without.Len() > 0)
 	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
 	solved()
+	for p, err := range refused {
+		plan.res.Unplaced[p] = err
+	}
 	klog.FromContext(ctx).V(1).Info("Batch solved", "pods", len(pods), "without", without.Len(), "newNodeClaims", len(plan.res.Nodes),
 		"joinedInFlight", len(plan.res.Joined), "unplaced", len(plan.res.Unplaced), "hourlyPrice", fmt.Sprintf("%.4f", plan.res.Price()))
 	return plan
