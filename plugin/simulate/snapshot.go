@@ -132,6 +132,9 @@ func (s *Snapshot) Freeze() {
 	s.base = b
 }
 
+// Frozen reports whether Freeze kept a state for Reset to return to.
+func (s *Snapshot) Frozen() bool { return s.base != nil }
+
 // Reset returns the snapshot to what Freeze kept, less the nodes named in
 // without and their pods: the cluster as it will be once they are gone. It
 // returns the nodes taken away, as frozen. Nothing is copied but the list

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+
+	"github.com/tailor-project/tailor/plugin/preferences"
 )
 
 // TailorArgs configure the plugin, in the profile's pluginConfig:
@@ -52,6 +54,12 @@ type TailorArgs struct {
 	// Consolidation tunes how the disruption loop replaces and removes
 	// underused nodes.
 	Consolidation ConsolidationArgs `json:"consolidation,omitempty"`
+	// PreferencePolicy says whether pods' preferences decide what is
+	// bought, as Karpenter's --preference-policy: Respect plans preferred
+	// affinity, anti-affinity and ScheduleAnyway spreads as required, and
+	// gives them up one at a time for a pod that cannot be placed so;
+	// Ignore plans requirements only. Default Respect.
+	PreferencePolicy string `json:"preferencePolicy,omitempty"`
 	// CostEfficiencyInterval is how often the disruption loop measures the
 	// fleet's price against a fresh plan for its pods (the
 	// tailor_fleet_cost_efficiency metric). A measurement is a solve as
@@ -134,6 +142,9 @@ func SetDefaults(args *TailorArgs) {
 	if args.Consolidation.ValidationPeriod == nil {
 		args.Consolidation.ValidationPeriod = &metav1.Duration{Duration: 15 * time.Second}
 	}
+	if args.PreferencePolicy == "" {
+		args.PreferencePolicy = string(preferences.Respect)
+	}
 	if args.CostEfficiencyInterval == nil {
 		args.CostEfficiencyInterval = &metav1.Duration{Duration: 5 * time.Minute}
 	}
@@ -194,6 +205,11 @@ func Validate(path *field.Path, args *TailorArgs) error {
 	}
 	if d := args.Consolidation.ValidationPeriod.Duration; d < 0 {
 		errs = append(errs, field.Invalid(cons.Child("validationPeriod"), d.String(), "must not be negative"))
+	}
+	switch preferences.Policy(args.PreferencePolicy) {
+	case preferences.Respect, preferences.Ignore:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("preferencePolicy"), args.PreferencePolicy, []string{string(preferences.Respect), string(preferences.Ignore)}))
 	}
 	if d := args.CostEfficiencyInterval.Duration; d < 0 {
 		errs = append(errs, field.Invalid(path.Child("costEfficiencyInterval"), d.String(), "must not be negative: 0 never measures"))

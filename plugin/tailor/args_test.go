@@ -72,6 +72,12 @@ func TestDecodeArgs(t *testing.T) {
 			}
 		}},
 		{name: "negative costEfficiencyInterval", raw: `{"clusterName":"c","costEfficiencyInterval":"-1m"}`, wantErr: "costEfficiencyInterval: Invalid value: \"-1m0s\": must not be negative"},
+		{name: "preference policy default", raw: `{"clusterName":"c"}`, check: func(t *testing.T, a *TailorArgs) {
+			if a.PreferencePolicy != "Respect" {
+				t.Errorf("preferencePolicy defaults to %q", a.PreferencePolicy)
+			}
+		}},
+		{name: "unknown preference policy", raw: `{"clusterName":"c","preferencePolicy":"respect"}`, wantErr: "preferencePolicy: Unsupported value: \"respect\": supported values: \"Respect\", \"Ignore\""},
 		{name: "not a duration", raw: `{"clusterName":"c","batchIdleDuration":"soon"}`, wantErr: "decoding the args of plugin Tailor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ const (
 	ReasonCannotProvision  = "CannotProvision"
 	ReasonWithdrawn        = "Withdrawn"
 	ReasonReservationLost  = "ReservationLost"
+	// ReasonPreferenceRelaxed: capacity was bought for the pod without some
+	// of its preferences, which no pool could meet (plugin/preferences).
+	ReasonPreferenceRelaxed = "PreferenceRelaxed"
 )
 
 // provision solves one batch and acts on the plan: pods that fit in-flight
@@ -84,6 +87,7 @@ func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
 	for p, err := range res.Unplaced {
 		t.cannotProvision(ctx, p, plan.withSkipped(err))
 	}
+	t.tellRelaxed(plan)
 	return nil
 }
 
@@ -133,6 +137,20 @@ func (t *Tailor) planWhole(ctx context.Context, pods []*corev1.Pod, gangs []*gan
 	}
 }
 
+// tellRelaxed tells each pod provided for without some of its preferences
+// which it gave up.
+func (t *Tailor) tellRelaxed(plan *batchPlan) {
+	if len(plan.gaveUp) == 0 {
+		return
+	}
+	for _, p := range plan.pods {
+		if given := plan.gaveUp[p.UID]; len(given) > 0 {
+			t.handle.EventRecorder().Eventf(p, nil, corev1.EventTypeNormal, ReasonPreferenceRelaxed, "Provisioning",
+				"Capacity bought without %s: no NodePool could meet it with the pod's other constraints", strings.Join(given, ", "))
+		}
+	}
+}
+
 // batchPlan is what the solver decided for some pods, and the pools it
 // decided among.
 type batchPlan struct {
@@ -141,6 +159,8 @@ type batchPlan struct {
 	set  *poolSet
 	// res is nil when no pool can be used.
 	res *solver.Result
+	// gaveUp is what each pod placed gave up of its preferences, by UID.
+	gaveUp map[types.UID][]string
 }
 
 // noPools says why nothing can be bought at all.

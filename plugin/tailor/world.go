@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	pluginmetrics "github.com/tailor-project/tailor/plugin/metrics"
+	"github.com/tailor-project/tailor/plugin/preferences"
 	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
 	"github.com/tailor-project/tailor/plugin/volumetopology"
@@ -33,6 +35,8 @@ type world struct {
 	running []*solver.InFlight
 	// volumes narrows where pods may go by where their volumes are.
 	volumes volumetopology.Reader
+	// preferences says whether pods' preferences decide what is bought.
+	preferences preferences.Policy
 }
 
 // read reads the world less the nodes in without and their pods; with
@@ -56,7 +60,7 @@ func (t *Tailor) readWith(ctx context.Context, claims []karpv1.NodeClaim, withou
 
 // readIn is readWith with the pools loaded already.
 func (t *Tailor) readIn(ctx context.Context, set *poolSet, claims []karpv1.NodeClaim, without sets.Set[string], running bool) (*world, error) {
-	w := &world{set: set, volumes: t.volumes}
+	w := &world{set: set, volumes: t.volumes, preferences: preferences.Policy(t.args.PreferencePolicy)}
 	if len(set.pools) == 0 {
 		return w, nil
 	}
@@ -129,6 +133,65 @@ func hasClaims(p *corev1.Pod) bool {
 	return false
 }
 
+// maxRelaxRounds bounds the solves of one batch that give up preferences:
+// each round gives up one more preference of every pod left unplaced.
+const maxRelaxRounds = 8
+
+// solvePreferring solves pods with their preferences required, under the
+// Respect policy, and again for the pods left unplaced with one preference
+// fewer each round (plugin/preferences). It returns what each pod placed
+// gave up, by UID.
+func (w *world) solvePreferring(pods []*corev1.Pod, without sets.Set[string], inflight []*solver.InFlight) (*solver.Result, map[types.UID][]string) {
+	solve := func(pods []*corev1.Pod) *solver.Result {
+		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
+	}
+	relaxable := map[types.UID]int{}
+	if w.preferences != preferences.Ignore {
+		for _, p := range pods {
+			if n := preferences.Relaxable(p); n > 0 {
+				relaxable[p.UID] = n
+			}
+		}
+	}
+	if len(relaxable) == 0 {
+		return solve(pods), nil
+	}
+	// The rounds solve against the same snapshot, each from where the
+	// first started.
+	if snap := w.sim.Snapshot(); !snap.Frozen() {
+		snap.Freeze()
+	}
+	relaxed := map[types.UID]int{}
+	for round := 0; ; round++ {
+		if round > 0 {
+			w.sim.Reset(without)
+		}
+		gaveUp := map[types.UID][]string{}
+		strict := make([]*corev1.Pod, len(pods))
+		for i, p := range pods {
+			var given []string
+			strict[i], given = preferences.Required(p, relaxed[p.UID])
+			if len(given) > 0 {
+				gaveUp[p.UID] = given
+			}
+		}
+		res := solve(strict)
+		again := false
+		for p := range res.Unplaced {
+			if relaxed[p.UID] < relaxable[p.UID] {
+				relaxed[p.UID]++
+				again = true
+			}
+		}
+		if !again || round+1 == maxRelaxRounds {
+			for p := range res.Unplaced {
+				delete(gaveUp, p.UID)
+			}
+			return res, gaveUp
+		}
+	}
+}
+
 // solve solves pods against the world, on room of the running nodes not in
 // without (the snapshot is the caller's to have taken them away).
 func (w *world) solve(ctx context.Context, pods []*corev1.Pod, without sets.Set[string]) *batchPlan {
@@ -145,7 +208,7 @@ func (w *world) solve(ctx context.Context, pods []*corev1.Pod, without sets.Set[
 	inflight = append(inflight, w.inflight...)
 	pods, refused := w.withVolumes(pods)
 	solved := pluginmetrics.Solve(without.Len() > 0)
-	plan.res = solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
+	plan.res, plan.gaveUp = w.solvePreferring(pods, without, inflight)
 	solved()
 	for p, err := range refused {
 		plan.res.Unplaced[p] = err
