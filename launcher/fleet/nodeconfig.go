@@ -82,6 +82,7 @@ func userDataConfig(cluster Cluster, claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeC
 		Taints:          NodeTaints(claim),
 		Kubelet:         nc.Spec.Kubelet,
 		MaxPods:         maxPods,
+		RAID0:           nc.Spec.InstanceStorePolicy != nil && *nc.Spec.InstanceStorePolicy == ec2v1.InstanceStorePolicyRAID0,
 	}
 	if nc.Spec.UserData != nil {
 		cfg.Custom = *nc.Spec.UserData

@@ -124,7 +124,7 @@ func (s *Simulator) nodeResources(inst *instance) (capacity, allocatable corev1.
 		corev1.ResourceCPU:              *resource.NewQuantity(int64(info.VCPU), resource.DecimalSI),
 		corev1.ResourceMemory:           *resource.NewQuantity(memKi*1024, resource.BinarySI),
 		corev1.ResourcePods:             *resource.NewQuantity(pods, resource.DecimalSI),
-		corev1.ResourceEphemeralStorage: *resource.NewQuantity(kubeletVolumeGiB(inst)<<30, resource.BinarySI),
+		corev1.ResourceEphemeralStorage: ephemeralStorage(inst),
 		"hugepages-1Gi":                 *resource.NewQuantity(0, resource.DecimalSI),
 		"hugepages-2Mi":                 *resource.NewQuantity(0, resource.DecimalSI),
 	}
@@ -195,6 +195,16 @@ func eksKubeReserved(info *catalog.Info, pods int64) corev1.ResourceList {
 		corev1.ResourceMemory:           *resource.NewQuantity((eksReservedMiBPerPod*pods+eksReservedMiBBase)<<20, resource.BinarySI),
 		corev1.ResourceEphemeralStorage: resource.MustParse("1Gi"),
 	}
+}
+
+// ephemeralStorage is the size of the file system kubelet's root directory
+// is on: the instance-store array when the bootstrap made one of the type's
+// NVMe disks, else the volume.
+func ephemeralStorage(inst *instance) resource.Quantity {
+	if inst.boot.RAID0 && inst.Type.LocalNVMeGB > 0 {
+		return *resource.NewScaledQuantity(inst.Type.LocalNVMeGB, resource.Giga)
+	}
+	return *resource.NewQuantity(kubeletVolumeGiB(inst)<<30, resource.BinarySI)
 }
 
 // kubeletVolumeGiB is the size of the volume kubelet's root directory lives
