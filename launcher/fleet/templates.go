@@ -46,7 +46,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			continue
 		}
 		g := group{image: ami.ID}
-		if setsPodLimit(nc) {
+		if writesPodLimit(nc, family) {
 			g.maxPods = int32(p.instanceType.Capacity.Pods().Value())
 		}
 		if _, seen := byGroup[g]; !seen {
@@ -69,7 +69,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	overrides := map[overrideKey]override{}
 	for _, g := range order {
 		var maxPods *int32
-		if setsPodLimit(nc) {
+		if writesPodLimit(nc, family) {
 			maxPods = aws.Int32(g.maxPods)
 		}
 		ud, err := userdata.Render(family, userDataConfig(l.Cluster, claim, nc, maxPods))

@@ -106,13 +106,15 @@ func (s *Simulator) nodeForLocked(inst *instance) *corev1.Node {
 
 // nodeResources computes what kubelet reports: capacity from the instance
 // type (memory less the hypervisor's share, pods from the user data or the
-// ENI limit, ephemeral storage from the volume kubelet's state lives on),
-// and allocatable as capacity minus kube-reserved, system-reserved and the
-// hard eviction thresholds.
+// ENI limit, kubelet's default on Windows, ephemeral storage from the volume
+// kubelet's state lives on), and allocatable as capacity minus
+// kube-reserved, system-reserved and the hard eviction thresholds.
 func (s *Simulator) nodeResources(inst *instance) (capacity, allocatable corev1.ResourceList) {
 	cfg, info := inst.boot, inst.Type
 	pods := int64(catalog.ENILimitedPods(info.ENIs, info.IPv4PerENI))
-	if info.ENIs == 0 {
+	if info.ENIs == 0 || inst.Image.Windows {
+		// The EKS Windows AMI computes no limit: kubelet keeps its own
+		// unless the user data passes --max-pods.
 		pods = kubeletDefaultMaxPods
 	}
 	if cfg.MaxPods != nil {
