@@ -25,8 +25,8 @@ type overrideKey struct {
 	instanceType, subnet string
 }
 
-// launchTemplateConfigs makes one launch template per AMI and pod limit
-// among the candidates, of capacity type ct, and lists each candidate as an
+// launchTemplateConfigs makes one launch template per AMI, pod limit and
+// number of EFA interfaces among the candidates, of capacity type ct, and lists each candidate as an
 // override of its template, in the candidates' order.
 func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct string, candidates []pool) ([]ec2types.FleetLaunchTemplateConfigRequest, map[overrideKey]override, error) {
 	nc, claim := req.NodeClass, req.NodeClaim
@@ -37,7 +37,9 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	type group struct {
 		image   string
 		maxPods int32
+		efas    int32
 	}
+	wantsEFA := requestsEFA(claim)
 	var order []group
 	byGroup := map[group][]pool{}
 	for _, p := range candidates {
@@ -48,6 +50,9 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 		g := group{image: ami.ID}
 		if writesPodLimit(nc, family) {
 			g.maxPods = int32(p.instanceType.Capacity.Pods().Value())
+		}
+		if wantsEFA {
+			g.efas = efaCount(p.instanceType)
 		}
 		if _, seen := byGroup[g]; !seen {
 			order = append(order, g)
@@ -85,6 +90,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			SecurityGroups:  groups,
 			Tags:            ltTags,
 			Spot:            ct == wellknown.CapacityTypeSpot,
+			EFAs:            g.efas,
 		})
 		if err != nil {
 			return nil, nil, err

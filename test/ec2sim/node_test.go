@@ -33,6 +33,7 @@ func TestNodeResources(t *testing.T) {
 		name            string
 		instanceType    string
 		boot            bootConfig
+		efas            int32
 		wantCapacity    map[corev1.ResourceName]string
 		wantAllocatable map[corev1.ResourceName]string
 	}{
@@ -62,9 +63,10 @@ func TestNodeResources(t *testing.T) {
 			},
 		},
 		{
-			name:            "GPUs and EFA are advertised",
+			name:            "GPUs and the attached EFAs are advertised",
 			instanceType:    "p4d.24xlarge",
 			boot:            bootConfig{},
+			efas:            4,
 			wantCapacity:    map[corev1.ResourceName]string{"nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "4", corev1.ResourceCPU: "96"},
 			wantAllocatable: map[corev1.ResourceName]string{"nvidia.com/gpu": "8", corev1.ResourceCPU: "95690m"},
 		},
@@ -73,6 +75,7 @@ func TestNodeResources(t *testing.T) {
 			boot := tc.boot
 			boot.Labels = map[string]string{}
 			inst := testInstance(t, s, tc.instanceType, &boot)
+			inst.EFAs = tc.efas
 			capacity, allocatable := s.nodeResources(inst)
 			for _, check := range []struct {
 				what string
