@@ -61,7 +61,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	}
 	if len(order) == 0 {
 		return nil, nil, &NotLaunchableError{Reason: ReasonNoCompatibleAMI,
-			Message: fmt.Sprintf("EC2NodeClass %s has no AMI for the architectures of the allowed instance types", nc.Name)}
+			Message: fmt.Sprintf("EC2NodeClass %s has no AMI for the allowed instance types: status.amis lists the architecture and, for an alias, the GPUs or accelerators each AMI serves", nc.Name)}
 	}
 	// A template serves every claim of its pool, so it does not name one.
 	ltTags := l.claimTags(req)

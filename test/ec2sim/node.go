@@ -130,7 +130,7 @@ func (s *Simulator) nodeResources(inst *instance) (capacity, allocatable corev1.
 		"hugepages-1Gi":                 *resource.NewQuantity(0, resource.DecimalSI),
 		"hugepages-2Mi":                 *resource.NewQuantity(0, resource.DecimalSI),
 	}
-	addDevices(capacity, info, inst.EFAs)
+	addDevices(capacity, info, inst.Image, inst.EFAs)
 
 	reserved := corev1.ResourceList{}
 	kube := cfg.KubeReserved
@@ -230,22 +230,24 @@ func kubeletVolumeGiB(inst *instance) int64 {
 }
 
 // addDevices adds the extended resources the type's device plugins
-// advertise: GPUs, Neuron devices and cores, and the EFA interfaces the
-// launch attached (a type's adapters exist only as interfaces a launch asks
-// for).
-func addDevices(list corev1.ResourceList, info *catalog.Info, efas int32) {
+// advertise: NVIDIA GPUs and Neuron devices and cores when the image has
+// their drivers, AMD GPUs, and the EFA interfaces the launch attached (a
+// type's adapters exist only as interfaces a launch asks for).
+func addDevices(list corev1.ResourceList, info *catalog.Info, img *image, efas int32) {
 	add := func(name corev1.ResourceName, n int32) {
 		if n > 0 {
 			list[name] = *resource.NewQuantity(int64(n), resource.DecimalSI)
 		}
 	}
-	switch info.GPUManufacturer {
-	case "nvidia":
+	switch {
+	case info.GPUManufacturer == "nvidia" && img.NVIDIA:
 		add(wellknown.ResourceNVIDIAGPU, info.GPUCount)
-	case "amd":
+	case info.GPUManufacturer == "amd":
 		add(wellknown.ResourceAMDGPU, info.GPUCount)
 	}
-	add(wellknown.ResourceAWSNeuron, info.NeuronDevices)
-	add(wellknown.ResourceAWSNeuronCore, info.NeuronCores)
+	if img.Neuron {
+		add(wellknown.ResourceAWSNeuron, info.NeuronDevices)
+		add(wellknown.ResourceAWSNeuronCore, info.NeuronCores)
+	}
 	add(wellknown.ResourceEFA, efas)
 }

@@ -3,6 +3,8 @@ package ec2sim
 import (
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // TestCheckInterfaces: EC2 refuses EFA interfaces on a type without
@@ -28,6 +30,38 @@ func TestCheckInterfaces(t *testing.T) {
 		err := checkInterfaces(tc.nis, s.world.types[tc.instanceType])
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestDevicesNeedDrivers: a GPU or Inferentia type advertises its devices
+// only when it boots an image with their driver; its EFAs only when the
+// launch attached them.
+func TestDevicesNeedDrivers(t *testing.T) {
+	s, err := New(Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := func(variant string) string {
+		return "/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/" + variant + "/recommended/image_id"
+	}
+	for _, tc := range []struct {
+		instanceType, variant string
+		resource              string
+		want                  int64
+	}{
+		{"g5.xlarge", "standard", "nvidia.com/gpu", 0},
+		{"g5.xlarge", "nvidia", "nvidia.com/gpu", 1},
+		{"inf2.xlarge", "standard", "aws.amazon.com/neuron", 0},
+		{"inf2.xlarge", "neuron", "aws.amazon.com/neuron", 1},
+		{"p4d.24xlarge", "nvidia", "vpc.amazonaws.com/efa", 0},
+	} {
+		inst := testInstance(t, s, tc.instanceType, &bootConfig{})
+		inst.Image = s.world.image(s.world.ssmParameters[param(tc.variant)])
+		capacity, _ := s.nodeResources(inst)
+		q := capacity[corev1.ResourceName(tc.resource)]
+		if q.Value() != tc.want {
+			t.Errorf("%s on the %s image: %s = %s, want %d", tc.instanceType, tc.variant, tc.resource, q.String(), tc.want)
 		}
 	}
 }
