@@ -59,10 +59,14 @@ func resources(info *Info, s *nodeSettings, vmMemoryOverhead float64) (capacity 
 	return capacity, overhead, allocatable
 }
 
-// maxPods is the pods kubelet admits: the ENI limit unless kubelet.maxPods
-// replaces it, capped by kubelet.podsPerCore when that is set.
+// maxPods is the pods kubelet admits: the ENI limit (on Windows, the
+// primary interface's addresses) unless kubelet.maxPods replaces it, capped
+// by kubelet.podsPerCore when that is set.
 func maxPods(info *Info, s *nodeSettings) int64 {
 	pods := int64(info.MaxPods)
+	if s.family.os.name == wellknown.OSWindows {
+		pods = int64(WindowsMaxPods(info.IPv4PerENI))
+	}
 	if s.maxPods != nil {
 		pods = int64(*s.maxPods)
 	}

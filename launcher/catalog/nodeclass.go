@@ -122,7 +122,10 @@ func settingsFor(nc *ec2v1.EC2NodeClass) (*nodeSettings, error) {
 		return nil, err
 	}
 	s.ephemeralStorage = ephemeralVolumeSize(nc, s.family)
-	s.raid0 = nc != nil && nc.Spec.InstanceStorePolicy != nil && *nc.Spec.InstanceStorePolicy == ec2v1.InstanceStorePolicyRAID0
+	// Windows nodes have no bootstrap step that makes the array, so their
+	// instance store never holds kubelet's state and is not counted.
+	s.raid0 = nc != nil && nc.Spec.InstanceStorePolicy != nil && *nc.Spec.InstanceStorePolicy == ec2v1.InstanceStorePolicyRAID0 &&
+		s.family.os.name != wellknown.OSWindows
 	return s, nil
 }
 

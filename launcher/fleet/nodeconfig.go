@@ -82,6 +82,7 @@ func userDataConfig(cluster Cluster, claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeC
 		Taints:          NodeTaints(claim),
 		Kubelet:         nc.Spec.Kubelet,
 		MaxPods:         maxPods,
+		RAID0:           nc.Spec.InstanceStorePolicy != nil && *nc.Spec.InstanceStorePolicy == ec2v1.InstanceStorePolicyRAID0,
 	}
 	if nc.Spec.UserData != nil {
 		cfg.Custom = *nc.Spec.UserData
@@ -89,10 +90,15 @@ func userDataConfig(cluster Cluster, claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeC
 	return cfg
 }
 
-// setsPodLimit reports whether a class decides the pod limit itself; if not,
-// the AMI computes it from the instance type's network interfaces, as the
-// catalog assumes.
-func setsPodLimit(nc *ec2v1.EC2NodeClass) bool {
+// writesPodLimit reports whether the user data must carry the pod limit the
+// catalog planned: when the class decides it itself, and on Windows, whose
+// AMI computes none and would leave kubelet at its default of 110, more
+// than the primary interface can address. Otherwise the AMI computes the
+// ENI limit from the instance type, as the catalog assumes.
+func writesPodLimit(nc *ec2v1.EC2NodeClass, family string) bool {
+	if strings.HasPrefix(family, "Windows") {
+		return true
+	}
 	k := nc.Spec.Kubelet
 	return k != nil && (k.MaxPods != nil || k.PodsPerCore != nil)
 }

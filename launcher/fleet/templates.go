@@ -25,8 +25,8 @@ type overrideKey struct {
 	instanceType, subnet string
 }
 
-// launchTemplateConfigs makes one launch template per AMI and pod limit
-// among the candidates, of capacity type ct, and lists each candidate as an
+// launchTemplateConfigs makes one launch template per AMI, pod limit and
+// number of EFA interfaces among the candidates, of capacity type ct, and lists each candidate as an
 // override of its template, in the candidates' order.
 func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct string, candidates []pool) ([]ec2types.FleetLaunchTemplateConfigRequest, map[overrideKey]override, error) {
 	nc, claim := req.NodeClass, req.NodeClaim
@@ -37,7 +37,9 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	type group struct {
 		image   string
 		maxPods int32
+		efas    int32
 	}
+	wantsEFA := requestsEFA(claim)
 	var order []group
 	byGroup := map[group][]pool{}
 	for _, p := range candidates {
@@ -46,8 +48,11 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			continue
 		}
 		g := group{image: ami.ID}
-		if setsPodLimit(nc) {
+		if writesPodLimit(nc, family) {
 			g.maxPods = int32(p.instanceType.Capacity.Pods().Value())
+		}
+		if wantsEFA {
+			g.efas = efaCount(p.instanceType)
 		}
 		if _, seen := byGroup[g]; !seen {
 			order = append(order, g)
@@ -56,7 +61,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	}
 	if len(order) == 0 {
 		return nil, nil, &NotLaunchableError{Reason: ReasonNoCompatibleAMI,
-			Message: fmt.Sprintf("EC2NodeClass %s has no AMI for the architectures of the allowed instance types", nc.Name)}
+			Message: fmt.Sprintf("EC2NodeClass %s has no AMI for the allowed instance types: status.amis lists the architecture and, for an alias, the GPUs or accelerators each AMI serves", nc.Name)}
 	}
 	// A template serves every claim of its pool, so it does not name one.
 	ltTags := l.claimTags(req)
@@ -69,7 +74,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 	overrides := map[overrideKey]override{}
 	for _, g := range order {
 		var maxPods *int32
-		if setsPodLimit(nc) {
+		if writesPodLimit(nc, family) {
 			maxPods = aws.Int32(g.maxPods)
 		}
 		ud, err := userdata.Render(family, userDataConfig(l.Cluster, claim, nc, maxPods))
@@ -85,6 +90,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			SecurityGroups:  groups,
 			Tags:            ltTags,
 			Spot:            ct == wellknown.CapacityTypeSpot,
+			EFAs:            g.efas,
 		})
 		if err != nil {
 			return nil, nil, err

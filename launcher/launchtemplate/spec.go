@@ -36,6 +36,10 @@ type Spec struct {
 	// the cluster's and a pool's tags; only a spot template names them, as
 	// Karpenter's do, since an on-demand launch makes no spot request.
 	Spot bool
+	// EFAs is the number of Elastic Fabric Adapters to attach, one per
+	// network card; zero for none. Only claims whose pods request
+	// vpc.amazonaws.com/efa ask for them.
+	EFAs int32
 }
 
 // defaultMetadataOptions require IMDSv2 and keep the metadata service one
@@ -74,6 +78,10 @@ func (s *Spec) data() (*ec2types.RequestLaunchTemplateData, error) {
 		d.IamInstanceProfile = &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Name: aws.String(s.InstanceProfile)}
 	}
 	groups := slices.Sorted(slices.Values(s.SecurityGroups))
+	if s.EFAs > 0 {
+		d.NetworkInterfaces = efaInterfaces(s.EFAs, groups, nc.Spec.AssociatePublicIPAddress)
+		return d, nil
+	}
 	if nc.Spec.AssociatePublicIPAddress != nil {
 		// The public IP setting lives on a network interface, and a template
 		// that names one must name its security groups there too.

@@ -31,9 +31,20 @@ var kubernetesArch = map[ec2types.ArchitectureValues]string{
 // for each instance type, the first image whose requirements the type meets.
 func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Time) ([]ec2v1.AMI, error) {
 	var images []ec2types.Image
+	// variants holds, for an alias, the variants each image serves; images
+	// selected by other terms serve every instance type of their
+	// architecture.
+	var variants map[string][]variant
+	// rank orders an alias's images of one release as it names them: the
+	// standard image of x86_64 first, which is the one people look for.
+	rank := map[string]int{}
 	var err error
 	if len(nc.Spec.AMISelectorTerms) == 1 && nc.Spec.AMISelectorTerms[0].Alias != "" {
-		images, err = r.aliasImages(ctx, nc.Spec.AMISelectorTerms[0].Alias)
+		var order []string
+		images, variants, order, err = r.resolveAlias(ctx, nc.Spec.AMISelectorTerms[0].Alias)
+		for i, id := range order {
+			rank[id] = i
+		}
 	} else {
 		images, err = r.selectedImages(ctx, nc.Spec.AMISelectorTerms)
 	}
@@ -47,6 +58,7 @@ func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Ti
 	type candidate struct {
 		ami     ec2v1.AMI
 		created string
+		rank    int
 	}
 	var candidates []candidate
 	seen := map[string]bool{}
@@ -64,14 +76,24 @@ func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Ti
 		if t, err := time.Parse(time.RFC3339, aws.ToString(img.DeprecationTime)); err == nil && !t.After(now) {
 			deprecated = true
 		}
-		candidates = append(candidates, candidate{created: aws.ToString(img.CreationDate), ami: ec2v1.AMI{
-			ID:         id,
-			Name:       aws.ToString(img.Name),
-			Deprecated: deprecated,
-			Requirements: []corev1.NodeSelectorRequirement{
-				{Key: wellknown.ArchLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{arch}},
-			},
-		}})
+		archRequirement := corev1.NodeSelectorRequirement{Key: wellknown.ArchLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{arch}}
+		served := variants[id]
+		if len(served) == 0 {
+			candidates = append(candidates, candidate{created: aws.ToString(img.CreationDate), rank: rank[id], ami: ec2v1.AMI{
+				ID: id, Name: aws.ToString(img.Name), Deprecated: deprecated,
+				Requirements: []corev1.NodeSelectorRequirement{archRequirement},
+			}})
+			continue
+		}
+		// One entry per variant, as Karpenter lists them: an image that
+		// serves two kinds of hardware appears twice, once with each
+		// kind's requirements.
+		for _, v := range served {
+			candidates = append(candidates, candidate{created: aws.ToString(img.CreationDate), rank: rank[id], ami: ec2v1.AMI{
+				ID: id, Name: aws.ToString(img.Name), Deprecated: deprecated,
+				Requirements: append([]corev1.NodeSelectorRequirement{archRequirement}, v.requirements()...),
+			}})
+		}
 	}
 	if len(candidates) == 0 {
 		runnable := "x86_64 or arm64"
@@ -80,7 +102,8 @@ func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Ti
 		}
 		return nil, notReady("AMIsNotFound", "none of the selected AMIs has an architecture a node can run: %s", runnable)
 	}
-	slices.SortFunc(candidates, func(a, b candidate) int {
+	// Stable, so that the entries of one image keep their variants' order.
+	slices.SortStableFunc(candidates, func(a, b candidate) int {
 		if a.ami.Deprecated != b.ami.Deprecated {
 			if a.ami.Deprecated {
 				return 1
@@ -88,7 +111,7 @@ func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Ti
 			return -1
 		}
 		// EC2's creation dates are ISO 8601 in UTC and sort as text.
-		return cmp.Or(cmp.Compare(b.created, a.created), cmp.Compare(a.ami.ID, b.ami.ID))
+		return cmp.Or(cmp.Compare(b.created, a.created), cmp.Compare(a.rank, b.rank), cmp.Compare(a.ami.ID, b.ami.ID))
 	})
 	out := make([]ec2v1.AMI, len(candidates))
 	for i, c := range candidates {
@@ -97,47 +120,59 @@ func (r *Resolver) AMIs(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Ti
 	return out, nil
 }
 
-// aliasImages resolves an alias through the public SSM parameters of the
-// cluster's Kubernetes version, one per architecture.
-func (r *Resolver) aliasImages(ctx context.Context, s string) ([]ec2types.Image, error) {
+// resolveAlias resolves an alias through the public SSM parameters of the
+// cluster's Kubernetes version: for each architecture the standard image and
+// the accelerated variants EKS builds, each image with the variants it
+// serves. A variant whose parameter does not exist is left out, so instance
+// types that need it find no AMI; the alias fails only when it names no
+// image at all.
+func (r *Resolver) resolveAlias(ctx context.Context, s string) (images []ec2types.Image, variants map[string][]variant, order []string, err error) {
 	a, err := parseAlias(s)
 	if err != nil {
-		return nil, notReady("AMIAliasInvalid", "%v", err)
+		return nil, nil, nil, notReady("AMIAliasInvalid", "%v", err)
 	}
 	version, err := r.KubernetesVersion(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading the cluster's Kubernetes version for alias %s: %w", s, err)
+		return nil, nil, nil, fmt.Errorf("reading the cluster's Kubernetes version for alias %s: %w", s, err)
 	}
 	var ids, missing []string
+	variants = map[string][]variant{}
 	for _, arch := range []string{wellknown.ArchAMD64, wellknown.ArchARM64} {
-		name := aliasParameter(a, arch, version)
-		if name == "" {
-			continue
-		}
-		out, err := r.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
-		if awserr.IsNotFound(err) {
-			missing = append(missing, name)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("resolving alias %s: %w", s, awserr.Wrap("ssm", "GetParameter", err))
-		}
-		if out.Parameter != nil && aws.ToString(out.Parameter.Value) != "" {
-			ids = append(ids, aws.ToString(out.Parameter.Value))
+		for _, ai := range aliasImages(a, arch, version) {
+			out, err := r.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(ai.parameter)})
+			if awserr.IsNotFound(err) {
+				missing = append(missing, ai.parameter)
+				continue
+			}
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("resolving alias %s: %w", s, awserr.Wrap("ssm", "GetParameter", err))
+			}
+			if out.Parameter == nil || aws.ToString(out.Parameter.Value) == "" {
+				continue
+			}
+			id := aws.ToString(out.Parameter.Value)
+			if _, seen := variants[id]; !seen {
+				ids = append(ids, id)
+			}
+			for _, v := range ai.variants {
+				if !slices.Contains(variants[id], v) {
+					variants[id] = append(variants[id], v)
+				}
+			}
 		}
 	}
 	if len(ids) == 0 {
-		return nil, notReady("AMIAliasNotFound", "alias %s names no AMI for Kubernetes %s: no SSM parameter %s",
+		return nil, nil, nil, notReady("AMIAliasNotFound", "alias %s names no AMI for Kubernetes %s: no SSM parameter %s",
 			s, version, strings.Join(missing, " or "))
 	}
-	images, err := r.describeImages(ctx, []ec2types.Filter{{Name: aws.String("image-id"), Values: ids}}, nil)
+	images, err = r.describeImages(ctx, []ec2types.Filter{{Name: aws.String("image-id"), Values: ids}}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("describing the AMIs of alias %s: %w", s, err)
+		return nil, nil, nil, fmt.Errorf("describing the AMIs of alias %s: %w", s, err)
 	}
 	if len(images) == 0 {
-		return nil, notReady("AMIsNotFound", "alias %s resolves to %s, which EC2 does not describe", s, strings.Join(ids, ", "))
+		return nil, nil, nil, notReady("AMIsNotFound", "alias %s resolves to %s, which EC2 does not describe", s, strings.Join(ids, ", "))
 	}
-	return images, nil
+	return images, variants, ids, nil
 }
 
 // selectedImages returns the images that any term selects.

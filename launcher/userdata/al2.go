@@ -22,6 +22,11 @@ func renderAL2(cfg Config) (string, error) {
 	if cfg.Kubelet != nil && len(cfg.Kubelet.ClusterDNS) > 0 {
 		b.WriteString(" \\\n--dns-cluster-ip " + shellQuote(cfg.Kubelet.ClusterDNS[0]))
 	}
+	if cfg.RAID0 {
+		// bootstrap.sh's setup-local-disks makes the array and mounts it
+		// over kubelet's and containerd's directories.
+		b.WriteString(" \\\n--local-disks raid0")
+	}
 	if cfg.maxPods() != nil {
 		// bootstrap.sh would otherwise write its own --max-pods for the
 		// instance type after ours.

@@ -22,8 +22,21 @@ type nodeConfig struct {
 }
 
 type nodeConfigSpec struct {
-	Cluster *nodeConfigCluster `json:"cluster,omitempty"`
-	Kubelet *nodeConfigKubelet `json:"kubelet,omitempty"`
+	Cluster  *nodeConfigCluster  `json:"cluster,omitempty"`
+	Instance *nodeConfigInstance `json:"instance,omitempty"`
+	Kubelet  *nodeConfigKubelet  `json:"kubelet,omitempty"`
+}
+
+// nodeConfigInstance is nodeadm's instance block; Tailor sets only how the
+// local disks are used.
+type nodeConfigInstance struct {
+	LocalStorage nodeConfigLocalStorage `json:"localStorage"`
+}
+
+type nodeConfigLocalStorage struct {
+	// Strategy RAID0 has nodeadm stripe the instance-store disks and mount
+	// the array where kubelet and containerd keep their state.
+	Strategy string `json:"strategy"`
 }
 
 type nodeConfigCluster struct {
@@ -59,6 +72,9 @@ func renderAL2023(cfg Config) (string, error) {
 			},
 			Kubelet: &nodeConfigKubelet{Config: cfg.kubeletConfig()},
 		},
+	}
+	if cfg.RAID0 {
+		nc.Spec.Instance = &nodeConfigInstance{LocalStorage: nodeConfigLocalStorage{Strategy: "RAID0"}}
 	}
 	if len(cfg.Labels) > 0 {
 		nc.Spec.Kubelet.Flags = append(nc.Spec.Kubelet.Flags, "--node-labels="+nodeLabelsFlag(cfg.Labels))

@@ -68,6 +68,9 @@ func renderBottlerocket(cfg Config) (string, error) {
 			k8s["cpu-cfs-quota-enforced"] = *k.CPUCFSQuota
 		}
 	}
+	if cfg.RAID0 {
+		table(settings, "bootstrap-commands")[raid0Command] = raid0BootstrapCommand()
+	}
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
 		return "", fmt.Errorf("writing the Bottlerocket settings: %w", err)
@@ -89,6 +92,11 @@ func parseBottlerocket(custom string) (map[string]any, error) {
 	settingsTable, ok := settings.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("settings is a %T, not a table", settings)
+	}
+	if v, ok := settingsTable["bootstrap-commands"]; ok {
+		if _, isTable := v.(map[string]any); !isTable {
+			return nil, fmt.Errorf("settings.bootstrap-commands is a %T, not a table", v)
+		}
 	}
 	k8s, ok := settingsTable["kubernetes"]
 	if !ok {

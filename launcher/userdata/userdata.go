@@ -29,6 +29,11 @@ type Config struct {
 	MaxPods *int32
 	// Custom is the node class's own user data; empty for none.
 	Custom string
+	// RAID0 asks the node to stripe its instance-store NVMe disks into one
+	// array and keep kubelet's and the runtime's state there: the class's
+	// instanceStorePolicy RAID0, which the catalog has already counted as
+	// the node's ephemeral storage.
+	RAID0 bool
 }
 
 // Render returns the user data of a node of the AMI family, in plain text

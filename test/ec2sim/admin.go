@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // adminPrefix is the path of the admin endpoint, which no AWS API uses.
@@ -27,6 +29,11 @@ type InstanceInfo struct {
 	// no DescribeVolumes, so this is where a test finds them; every volume of
 	// the instance has them.
 	VolumeTags map[string]string `json:"volumeTags,omitempty"`
+	// NodeCapacity is the capacity its kubelet reports, or would report
+	// with no cluster attached, as its user data configures it: how a test
+	// sees what the launch asked of the node. Nil when the user data is
+	// unreadable.
+	NodeCapacity corev1.ResourceList `json:"nodeCapacity,omitempty"`
 }
 
 // Instances lists the instances of the simulated account, terminated ones
@@ -40,10 +47,25 @@ func (s *Simulator) Instances() []InstanceInfo {
 		out = append(out, InstanceInfo{
 			ID: inst.ID, InstanceType: inst.Type.Name, Zone: inst.Zone.Name, CapacityType: inst.capacityType(),
 			State: inst.State.Name, PrivateDNSName: inst.privateDNSName(), LaunchTime: inst.LaunchTime, Joins: inst.boot != nil,
-			VolumeTags: withTags(inst.VolumeTags, nil),
+			VolumeTags: withTags(inst.VolumeTags, nil), NodeCapacity: s.wouldReport(inst),
 		})
 	}
 	return out
+}
+
+// wouldReport is the capacity of the instance's node as its user data
+// configures it; nil when the user data cannot be read.
+func (s *Simulator) wouldReport(inst *instance) corev1.ResourceList {
+	booted := *inst
+	if booted.boot == nil {
+		boot, err := parseUserData(inst.UserData)
+		if err != nil {
+			return nil
+		}
+		booted.boot = boot
+	}
+	capacity, _ := s.nodeResources(&booted)
+	return capacity
 }
 
 // clockJSON is the admin endpoint's view of the clock.

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"strings"
+
+	"github.com/tailor-project/tailor/launcher/catalog"
 )
 
 // publicRange is where simulated public IPv4 addresses come from: the
@@ -12,12 +14,12 @@ import (
 var publicRange = netip.MustParsePrefix("198.18.0.0/15")
 
 // primaryInterface returns the index of the launch's primary network
-// interface (device index 0), or -1 when the launch specifies none. The
+// interface (device index 0 of card 0), or -1 when the launch specifies none. The
 // simulator models the primary interface only: it is the one that decides
 // the instance's subnet and public address.
 func primaryInterface(nis []networkInterfaceSpec) int {
 	for i, ni := range nis {
-		if ni.DeviceIndex == 0 {
+		if ni.DeviceIndex == 0 && ni.NetworkCardIndex == 0 {
 			return i
 		}
 	}
@@ -84,4 +86,37 @@ func (i *instance) publicAddress() (netip.Addr, bool) {
 // EC2 names it under compute-1 rather than the region.
 func publicDNSName(a netip.Addr) string {
 	return "ec2-" + strings.ReplaceAll(a.String(), ".", "-") + ".compute-1.amazonaws.com"
+}
+
+// efaInterfaces counts the interfaces of a launch that carry an Elastic
+// Fabric Adapter.
+func efaInterfaces(nis []networkInterfaceSpec) int32 {
+	var n int32
+	for _, ni := range nis {
+		if ni.InterfaceType == "efa" || ni.InterfaceType == "efa-only" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkInterfaces refuses what EC2 refuses of a launch's interfaces for an
+// instance type: an EFA on a type without one, more EFAs than the type has,
+// or two interfaces in the same slot of a card.
+func checkInterfaces(nis []networkInterfaceSpec, info *catalog.Info) error {
+	if n := efaInterfaces(nis); n > 0 && info.EFAs == 0 {
+		return clientError("InvalidParameterCombination", "The specified instance type %s does not support Elastic Fabric Adapter (EFA).", info.Name)
+	} else if n > info.EFAs {
+		return clientError("InvalidParameterCombination", "The instance type %s supports a maximum of %d EFA interfaces, but %d were specified.", info.Name, info.EFAs, n)
+	}
+	type slot struct{ card, device int64 }
+	seen := map[slot]bool{}
+	for _, ni := range nis {
+		k := slot{ni.NetworkCardIndex, ni.DeviceIndex}
+		if seen[k] {
+			return clientError("InvalidParameterValue", "Each network interface requires a unique device index and network card index; two name card %d device %d.", k.card, k.device)
+		}
+		seen[k] = true
+	}
+	return nil
 }

@@ -51,6 +51,9 @@ func (s *Simulator) resolveLaunchLocked(d launchData, subnetID string) (launchSp
 			"The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again.",
 			got, want)
 	}
+	if err := checkInterfaces(d.NetworkInterfaces, spec.Type); err != nil {
+		return spec, err
+	}
 	if spec.Subnet, err = s.subnetForLocked(d, subnetID); err != nil {
 		return spec, err
 	}
@@ -210,8 +213,8 @@ func (s *Simulator) launchLocked(spec launchSpec, n int) []*instance {
 			LaunchTime: now, Spot: spec.Spot, SecurityGroups: spec.SecurityGroups, Tags: withTags(tags, nil),
 			UserData: spec.Data.UserData, InstanceProfile: spec.Data.InstanceProfileName, ClientToken: spec.Token,
 			KeyName: spec.Data.KeyName, Metadata: metadata, BlockDevices: devices, VolumeTags: withTags(volumeTags, nil),
-			InterfaceDeleteOnTermination: deleteInterface,
-			neverJoin:                    s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
+			InterfaceDeleteOnTermination: deleteInterface, EFAs: efaInterfaces(spec.Data.NetworkInterfaces),
+			neverJoin: s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
 		}
 		if public {
 			inst.PublicIP = s.world.allocatePublicIP()

@@ -59,6 +59,11 @@ type image struct {
 	// root device (Bottlerocket).
 	DataDevice string
 	Tags       map[string]string
+	// NVIDIA and Neuron say the image ships the driver of NVIDIA GPUs or of
+	// AWS Inferentia and Trainium: without it a node has the devices but
+	// its device plugin finds none, and it advertises no nvidia.com/gpu or
+	// aws.amazon.com/neuron.
+	NVIDIA, Neuron bool
 }
 
 // kubernetesArch is the kubernetes.io/arch of the image's nodes.
@@ -126,6 +131,7 @@ func (w *world) addAL2023(v string, r amiRelease) []*image {
 			Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
 			Description: fmt.Sprintf("EKS-optimized Kubernetes node based on Amazon Linux 2023, (k8s: %s, variant: %s)", v, av.variant),
 			RootDevice:  "/dev/xvda",
+			NVIDIA:      av.variant == "nvidia", Neuron: av.variant == "neuron",
 		}
 		w.addImage(img, base+"recommended/image_id", base+name+"/image_id")
 		out = append(out, img)
@@ -154,6 +160,8 @@ func (w *world) addAL2(v string, r amiRelease) []*image {
 			Name: name, Arch: av.arch, KubernetesVersion: v, OwnerID: eksAMIOwner, Created: r.created,
 			Description: fmt.Sprintf("EKS Kubernetes Worker AMI with AmazonLinux2 image, (k8s: %s)", v),
 			RootDevice:  "/dev/xvda",
+			// AL2's one accelerated image carries both drivers.
+			NVIDIA: av.path == "amazon-linux-2-gpu", Neuron: av.path == "amazon-linux-2-gpu",
 		}
 		w.addImage(img, base+"recommended/image_id", base+name+"/image_id")
 		out = append(out, img)
@@ -179,6 +187,8 @@ func (w *world) addBottlerocket(v string, r amiRelease) []*image {
 				Name: name, Arch: arch, KubernetesVersion: v, OwnerID: bottlerocketAMIOwner, Created: r.created,
 				Description: fmt.Sprintf("bottlerocket-aws-k8s-%s%s-%s-v%s", v, variant, arch, r.version),
 				RootDevice:  "/dev/xvda", DataDevice: "/dev/xvdb",
+				// The standard x86_64 build ships the Neuron driver.
+				NVIDIA: variant == "-nvidia", Neuron: variant == "" && arch == "x86_64",
 			}
 			w.addImage(img, base+"latest/image_id", base+r.version+"/image_id")
 			out = append(out, img)

@@ -31,7 +31,11 @@ type launchData struct {
 }
 
 type networkInterfaceSpec struct {
-	DeviceIndex      int64
+	DeviceIndex int64
+	// NetworkCardIndex is the card the interface is on; 0 when unset.
+	NetworkCardIndex int64
+	// InterfaceType is interface (the default), efa or efa-only.
+	InterfaceType    string
 	SubnetID         string
 	SecurityGroupIDs []string
 	// AssociatePublicIP is nil when the request leaves it to the subnet's
@@ -116,12 +120,25 @@ func readLaunchData(p params) (launchData, error) {
 		if err != nil {
 			return d, err
 		}
+		card, err := ni.Int("NetworkCardIndex")
+		if err != nil {
+			return d, err
+		}
+		kind := ni.String("InterfaceType")
+		switch kind {
+		case "", "interface", "efa", "efa-only":
+		default:
+			return d, errInvalidParameterValue(p.prefix+"NetworkInterface.InterfaceType", kind, "Expecting interface, efa or efa-only.")
+		}
 		spec := networkInterfaceSpec{
 			SubnetID: ni.String("SubnetId"), SecurityGroupIDs: ni.Strings("SecurityGroupId"),
-			AssociatePublicIP: public, DeleteOnTermination: deleteOnTermination,
+			AssociatePublicIP: public, DeleteOnTermination: deleteOnTermination, InterfaceType: kind,
 		}
 		if idx != nil {
 			spec.DeviceIndex = *idx
+		}
+		if card != nil {
+			spec.NetworkCardIndex = *card
 		}
 		d.NetworkInterfaces = append(d.NetworkInterfaces, spec)
 	}

@@ -75,6 +75,9 @@ type instance struct {
 	PublicIP netip.Addr
 	// InterfaceDeleteOnTermination is the primary network interface's flag.
 	InterfaceDeleteOnTermination bool
+	// EFAs is the number of Elastic Fabric Adapters the launch attached;
+	// only these reach the node as vpc.amazonaws.com/efa.
+	EFAs int32
 	// neverJoin is set at launch when a fault says the instance's pool
 	// never registers nodes.
 	neverJoin bool

@@ -106,13 +106,15 @@ func (s *Simulator) nodeForLocked(inst *instance) *corev1.Node {
 
 // nodeResources computes what kubelet reports: capacity from the instance
 // type (memory less the hypervisor's share, pods from the user data or the
-// ENI limit, ephemeral storage from the volume kubelet's state lives on),
-// and allocatable as capacity minus kube-reserved, system-reserved and the
-// hard eviction thresholds.
+// ENI limit, kubelet's default on Windows, ephemeral storage from the volume
+// kubelet's state lives on), and allocatable as capacity minus
+// kube-reserved, system-reserved and the hard eviction thresholds.
 func (s *Simulator) nodeResources(inst *instance) (capacity, allocatable corev1.ResourceList) {
 	cfg, info := inst.boot, inst.Type
 	pods := int64(catalog.ENILimitedPods(info.ENIs, info.IPv4PerENI))
-	if info.ENIs == 0 {
+	if info.ENIs == 0 || inst.Image.Windows {
+		// The EKS Windows AMI computes no limit: kubelet keeps its own
+		// unless the user data passes --max-pods.
 		pods = kubeletDefaultMaxPods
 	}
 	if cfg.MaxPods != nil {
@@ -124,11 +126,11 @@ func (s *Simulator) nodeResources(inst *instance) (capacity, allocatable corev1.
 		corev1.ResourceCPU:              *resource.NewQuantity(int64(info.VCPU), resource.DecimalSI),
 		corev1.ResourceMemory:           *resource.NewQuantity(memKi*1024, resource.BinarySI),
 		corev1.ResourcePods:             *resource.NewQuantity(pods, resource.DecimalSI),
-		corev1.ResourceEphemeralStorage: *resource.NewQuantity(kubeletVolumeGiB(inst)<<30, resource.BinarySI),
+		corev1.ResourceEphemeralStorage: ephemeralStorage(inst),
 		"hugepages-1Gi":                 *resource.NewQuantity(0, resource.DecimalSI),
 		"hugepages-2Mi":                 *resource.NewQuantity(0, resource.DecimalSI),
 	}
-	addDevices(capacity, info)
+	addDevices(capacity, info, inst.Image, inst.EFAs)
 
 	reserved := corev1.ResourceList{}
 	kube := cfg.KubeReserved
@@ -197,6 +199,16 @@ func eksKubeReserved(info *catalog.Info, pods int64) corev1.ResourceList {
 	}
 }
 
+// ephemeralStorage is the size of the file system kubelet's root directory
+// is on: the instance-store array when the bootstrap made one of the type's
+// NVMe disks, else the volume.
+func ephemeralStorage(inst *instance) resource.Quantity {
+	if inst.boot.RAID0 && inst.Type.LocalNVMeGB > 0 {
+		return *resource.NewScaledQuantity(inst.Type.LocalNVMeGB, resource.Giga)
+	}
+	return *resource.NewQuantity(kubeletVolumeGiB(inst)<<30, resource.BinarySI)
+}
+
 // kubeletVolumeGiB is the size of the volume kubelet's root directory lives
 // on: Bottlerocket's data volume, else the root volume.
 func kubeletVolumeGiB(inst *instance) int64 {
@@ -218,20 +230,24 @@ func kubeletVolumeGiB(inst *instance) int64 {
 }
 
 // addDevices adds the extended resources the type's device plugins
-// advertise: GPUs, Neuron devices and cores, EFA interfaces.
-func addDevices(list corev1.ResourceList, info *catalog.Info) {
+// advertise: NVIDIA GPUs and Neuron devices and cores when the image has
+// their drivers, AMD GPUs, and the EFA interfaces the launch attached (a
+// type's adapters exist only as interfaces a launch asks for).
+func addDevices(list corev1.ResourceList, info *catalog.Info, img *image, efas int32) {
 	add := func(name corev1.ResourceName, n int32) {
 		if n > 0 {
 			list[name] = *resource.NewQuantity(int64(n), resource.DecimalSI)
 		}
 	}
-	switch info.GPUManufacturer {
-	case "nvidia":
+	switch {
+	case info.GPUManufacturer == "nvidia" && img.NVIDIA:
 		add(wellknown.ResourceNVIDIAGPU, info.GPUCount)
-	case "amd":
+	case info.GPUManufacturer == "amd":
 		add(wellknown.ResourceAMDGPU, info.GPUCount)
 	}
-	add(wellknown.ResourceAWSNeuron, info.NeuronDevices)
-	add(wellknown.ResourceAWSNeuronCore, info.NeuronCores)
-	add(wellknown.ResourceEFA, info.EFAs)
+	if img.Neuron {
+		add(wellknown.ResourceAWSNeuron, info.NeuronDevices)
+		add(wellknown.ResourceAWSNeuronCore, info.NeuronCores)
+	}
+	add(wellknown.ResourceEFA, efas)
 }

@@ -30,9 +30,12 @@ func TestNodeResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name            string
-		instanceType    string
-		boot            bootConfig
+		name         string
+		instanceType string
+		boot         bootConfig
+		efas         int32
+		// nvidia boots the NVIDIA build of AL2023 instead of the standard.
+		nvidia          bool
 		wantCapacity    map[corev1.ResourceName]string
 		wantAllocatable map[corev1.ResourceName]string
 	}{
@@ -62,9 +65,11 @@ func TestNodeResources(t *testing.T) {
 			},
 		},
 		{
-			name:            "GPUs and EFA are advertised",
+			name:            "GPUs on an image with their driver and the attached EFAs are advertised",
 			instanceType:    "p4d.24xlarge",
 			boot:            bootConfig{},
+			efas:            4,
+			nvidia:          true,
 			wantCapacity:    map[corev1.ResourceName]string{"nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "4", corev1.ResourceCPU: "96"},
 			wantAllocatable: map[corev1.ResourceName]string{"nvidia.com/gpu": "8", corev1.ResourceCPU: "95690m"},
 		},
@@ -73,6 +78,10 @@ func TestNodeResources(t *testing.T) {
 			boot := tc.boot
 			boot.Labels = map[string]string{}
 			inst := testInstance(t, s, tc.instanceType, &boot)
+			inst.EFAs = tc.efas
+			if tc.nvidia {
+				inst.Image = s.world.image(s.world.ssmParameters["/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/nvidia/recommended/image_id"])
+			}
 			capacity, allocatable := s.nodeResources(inst)
 			for _, check := range []struct {
 				what string

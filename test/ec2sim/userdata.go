@@ -43,6 +43,9 @@ type bootConfig struct {
 	// EvictionHard maps eviction signals to thresholds: a quantity or a
 	// percentage of capacity.
 	EvictionHard map[string]string
+	// RAID0 says the bootstrap stripes the instance-store disks and puts
+	// kubelet's state on the array, so that ephemeral storage is their size.
+	RAID0 bool
 }
 
 // parseUserData reads a node's base64 user data. Errors say what is wrong
@@ -153,6 +156,11 @@ type nodeConfig struct {
 		Cluster struct {
 			Name string `json:"name"`
 		} `json:"cluster"`
+		Instance struct {
+			LocalStorage struct {
+				Strategy string `json:"strategy"`
+			} `json:"localStorage"`
+		} `json:"instance"`
 		Kubelet struct {
 			Config struct {
 				MaxPods            *int64            `json:"maxPods"`
@@ -177,6 +185,15 @@ func (c *bootConfig) readNodeConfig(text string) error {
 	}
 	if nc.Spec.Cluster.Name != "" {
 		c.ClusterName = nc.Spec.Cluster.Name
+	}
+	switch strategy := nc.Spec.Instance.LocalStorage.Strategy; strategy {
+	case "":
+	case "RAID0":
+		c.RAID0 = true
+	case "RAID10", "Mount":
+		c.RAID0 = false
+	default:
+		return fmt.Errorf("instance.localStorage.strategy %q is none of RAID0, RAID10 and Mount", strategy)
 	}
 	kc := nc.Spec.Kubelet.Config
 	if kc.MaxPods != nil {

@@ -26,6 +26,7 @@ func (c *bootConfig) readBottlerocket(text string) error {
 		return errors.New("its Bottlerocket settings are not valid TOML")
 	}
 	settings, _ := doc["settings"].(map[string]any)
+	c.RAID0 = bindsEphemeralStorage(settings)
 	k8s, ok := settings["kubernetes"].(map[string]any)
 	if !ok {
 		return errors.New("its Bottlerocket settings have no [settings.kubernetes] table")
@@ -131,4 +132,42 @@ func stringTable(parent map[string]any, key string) (map[string]string, error) {
 		out[k] = s
 	}
 	return out, nil
+}
+
+// bindsEphemeralStorage reports whether an always-run bootstrap command
+// stripes the instance-store disks (apiclient ephemeral-storage init) and
+// binds kubelet's directory onto them (ephemeral-storage bind), as a node
+// that keeps its ephemeral storage there does.
+func bindsEphemeralStorage(settings map[string]any) bool {
+	commands, _ := settings["bootstrap-commands"].(map[string]any)
+	for _, v := range commands {
+		cmd, _ := v.(map[string]any)
+		if mode, _ := cmd["mode"].(string); mode != "always" && mode != "once" {
+			continue
+		}
+		list, _ := cmd["commands"].([]any)
+		var initialised bool
+		for _, item := range list {
+			words := stringList(item)
+			line := strings.Join(words, " ")
+			if strings.HasPrefix(line, "apiclient ephemeral-storage init") {
+				initialised = true
+			}
+			if initialised && strings.HasPrefix(line, "apiclient ephemeral-storage bind") &&
+				(!strings.Contains(line, "--dirs") || strings.Contains(line, "/var/lib/kubelet")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stringList reads a TOML array as strings.
+func stringList(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		out = append(out, fmt.Sprint(item))
+	}
+	return out
 }

@@ -50,6 +50,11 @@ func (c *bootConfig) readBootstrapSh(script string) error {
 			extra = value
 		case "--use-max-pods":
 			useMaxPods = value != "false"
+		case "--local-disks":
+			if value != "raid0" && value != "raid10" && value != "mount" {
+				return fmt.Errorf("bootstrap.sh --local-disks %q is none of raid0, raid10 and mount", value)
+			}
+			c.RAID0 = value == "raid0"
 		}
 	}
 	args, err := shellWords(extra)
