@@ -72,6 +72,9 @@ type env struct {
 	catalog catalog.Catalog
 	// config is the scheduler's configuration, for restarts too.
 	config string
+	// nodeStatus, when set, changes the status of each node launch makes:
+	// a node that comes up with less than its type promises.
+	nodeStatus func(*corev1.NodeStatus)
 }
 
 func newEnv(t *testing.T, poolFiles ...string) *env {
@@ -276,6 +279,10 @@ func (e *env) launch(nc *karpv1.NodeClaim, extraTaints ...corev1.Taint) *corev1.
 		Capacity:    it.Capacity,
 		Allocatable: it.Allocatable,
 		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
+	}
+	if e.nodeStatus != nil {
+		created.Status.Allocatable = created.Status.Allocatable.DeepCopy()
+		e.nodeStatus(&created.Status)
 	}
 	if created, err = e.kube.CoreV1().Nodes().UpdateStatus(e.ctx, created, metav1.UpdateOptions{}); err != nil {
 		e.t.Fatal(err)

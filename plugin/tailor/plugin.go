@@ -83,6 +83,9 @@ type Tailor struct {
 	explained map[types.UID]explanation
 	// lostRoom remembers the claim each pod lost its room on (reconcile.go).
 	lostRoom map[types.UID]string
+	// shortTypes remembers, per pod, the instance types whose nodes came
+	// up unable to take it even empty (shortnodes.go).
+	shortTypes map[types.UID][]string
 	// heldOn remembers the claims this replica held room on (holds.go).
 	heldOn map[string]bool
 	// gangBackoff is when each gang that timed out may be provided for
@@ -234,6 +237,7 @@ func newTailor(h framework.Handle, args *TailorArgs, cat catalog.Catalog, object
 		retries:     newRetryQueue(),
 		explained:   map[types.UID]explanation{},
 		lostRoom:    map[types.UID]string{},
+		shortTypes:  map[types.UID][]string{},
 		heldOn:      map[string]bool{},
 		gangBackoff: map[gang.Key]time.Time{},
 		clock:       clock.RealClock{},

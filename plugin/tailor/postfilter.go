@@ -3,6 +3,7 @@ package tailor
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -25,8 +26,18 @@ func (t *Tailor) PostFilter(ctx context.Context, _ fwk.CycleState, pod *corev1.P
 			return nil, t.waiting(fmt.Sprintf("waiting for nodeclaim/%s", r.Claim))
 		}
 		// The node bought for the pod is up and refused it for lack of
-		// room: the room went to another pod in the moment the node joined.
-		// Waiting would be forever; decide again.
+		// room: the room went to another pod in the moment the node joined,
+		// or the node came up with less than its type promised
+		// (shortnodes.go). Waiting would be forever; decide again.
+		if ni, err := t.handle.SnapshotSharedLister().NodeInfos().Get(node); err == nil && ni.Node() != nil {
+			short, early := shortFor(ni.Node(), pod, time.Now())
+			if early {
+				return nil, t.waiting(fmt.Sprintf("waiting for node %s of nodeclaim/%s to advertise what the pod requests (%s)", node, r.Claim, short))
+			}
+			if short != "" {
+				t.nodeCameShort(pod, ni.Node(), r.Claim, short)
+			}
+		}
 		t.ledger.Release(pod.UID)
 		t.mu.Lock()
 		t.lostRoom[pod.UID] = r.Claim

@@ -55,6 +55,7 @@ func (t *Tailor) provision(ctx context.Context, batch []*corev1.Pod) {
 // claim could not be written are retried here.
 func (t *Tailor) solveAndAct(ctx context.Context, pods []*corev1.Pod) error {
 	pods = t.takeHolds(ctx, pods)
+	pods = t.withoutShortTypes(ctx, pods)
 	pods, gangs := t.splitGangs(ctx, pods)
 	if len(pods) == 0 {
 		return nil
@@ -347,6 +348,7 @@ func (t *Tailor) forgetPod(uid types.UID) {
 	t.mu.Lock()
 	delete(t.explained, uid)
 	delete(t.lostRoom, uid)
+	delete(t.shortTypes, uid)
 	t.mu.Unlock()
 }
 
