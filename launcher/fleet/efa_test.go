@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,21 +29,9 @@ func TestEFAClaimGetsTheAdapters(t *testing.T) {
 			if planned := req.InstanceTypes[0].Capacity[wellknown.ResourceEFA]; planned.Value() != 4 {
 				t.Fatalf("the catalog plans %s EFAs on p4d.24xlarge, want 4", planned.String())
 			}
-			res, err := w.launcher.Launch(context.Background(), req)
-			if err != nil {
-				t.Fatal(err)
+			if got := w.launchedCapacity(t, req)[wellknown.ResourceEFA]; got.Value() != tc.want {
+				t.Errorf("the node advertises %s EFAs, want %d", got.String(), tc.want)
 			}
-			for _, inst := range w.sim.Instances() {
-				if inst.ID != res.Instance.ID {
-					continue
-				}
-				got := inst.NodeCapacity[wellknown.ResourceEFA]
-				if got.Value() != tc.want {
-					t.Errorf("the node advertises %s EFAs, want %d", got.String(), tc.want)
-				}
-				return
-			}
-			t.Fatalf("instance %s not found", res.Instance.ID)
 		})
 	}
 }

@@ -120,6 +120,24 @@ func in(key string, values ...string) karpv1.NodeSelectorRequirementWithMinValue
 
 // request is what the NodeClaim launch controller asks for: the claim's
 // instance types from the catalog.
+// launchedCapacity launches a request and returns what the node of the
+// instance it got advertises: what the simulator's kubelet reads from the
+// launch (user data, interfaces) and the instance type.
+func (w *world) launchedCapacity(t *testing.T, req fleet.Request) corev1.ResourceList {
+	t.Helper()
+	res, err := w.launcher.Launch(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inst := range w.sim.Instances() {
+		if inst.ID == res.Instance.ID {
+			return inst.NodeCapacity
+		}
+	}
+	t.Fatalf("instance %s not found", res.Instance.ID)
+	return nil
+}
+
 func (w *world) request(t *testing.T, claim *karpv1.NodeClaim) fleet.Request {
 	t.Helper()
 	pool := &karpv1.NodePool{ObjectMeta: metav1.ObjectMeta{Name: "pool"}}

@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,19 +19,8 @@ func TestRAID0NodeHasThePlannedStorage(t *testing.T) {
 	w.class.Spec.InstanceStorePolicy = ptr.To(ec2v1.InstanceStorePolicyRAID0)
 	req := w.request(t, claimFor("raid0", in(wellknown.InstanceTypeLabel, "m5d.large"), in(wellknown.CapacityTypeLabel, wellknown.CapacityTypeOnDemand)))
 	planned := req.InstanceTypes[0].Capacity[corev1.ResourceEphemeralStorage]
-	res, err := w.launcher.Launch(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
+	got, ok := w.launchedCapacity(t, req)[corev1.ResourceEphemeralStorage]
+	if !ok || got.Cmp(planned) != 0 {
+		t.Errorf("node reports ephemeral storage %s, the plan has %s", got.String(), planned.String())
 	}
-	for _, inst := range w.sim.Instances() {
-		if inst.ID != res.Instance.ID {
-			continue
-		}
-		got, ok := inst.NodeCapacity[corev1.ResourceEphemeralStorage]
-		if !ok || got.Cmp(planned) != 0 {
-			t.Errorf("node reports ephemeral storage %s, the plan has %s", got.String(), planned.String())
-		}
-		return
-	}
-	t.Fatalf("instance %s not found", res.Instance.ID)
 }
