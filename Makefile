@@ -32,8 +32,9 @@ demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KE
 	KEEP=$(KEEP) hack/demo.sh
 
 .PHONY: bench
-bench: bins ## Measure the solver and the whole system on this machine, and print one table
-	$(GO) run ./hack/bench
+bench: bins ## Measure the solver, Karpenter's scheduler beside Tailor's solver on the same pods and types, and the whole system (BENCH_FLAGS='-compare-only -sizes=1000,5000' narrows it)
+	$(GO) test -C hack/bench/karpenter -count=1 ./...
+	$(GO) run ./hack/bench $(BENCH_FLAGS)
 
 .PHONY: bins
 bins: ## Build etcd, kube-apiserver, kube-controller-manager, kwok, controller-gen and helm into bin/ (skips what is current)
