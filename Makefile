@@ -33,7 +33,7 @@ demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KE
 
 .PHONY: bench
 bench: bins ## Measure the solver, Karpenter's scheduler beside Tailor's solver on the same pods and types, and the whole system (BENCH_FLAGS='-compare-only -sizes=1000,5000' narrows it)
-	$(GO) test -C hack/bench/karpenter -count=1 ./...
+	$(GO) test -C hack/bench/karpenter ./...
 	$(GO) run ./hack/bench $(BENCH_FLAGS)
 
 .PHONY: bins
@@ -67,6 +67,7 @@ test: bins build ## Unit and integration tests against a real API server; plugin
 	if [ -n "$$plain" ]; then $(GO) test $(TEST_FLAGS) $$plain || status=1; fi; \
 	if [ -n "$$raced" ]; then $(GO) test -race $(TEST_FLAGS) $$raced || status=1; fi; \
 	if [ "$(PKGS)" = "./..." ]; then (cd hack/image && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
+	if [ "$(PKGS)" = "./..." ]; then (cd hack/bench/karpenter && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
 	exit $$status
 
 .PHONY: clean

@@ -27,7 +27,7 @@ type row struct {
 }
 
 func main() {
-	solverOnly := flag.Bool("solver-only", false, "run only the solver benchmarks, without a local cluster")
+	solverOnly := flag.Bool("solver-only", false, "run the solver benchmarks and the comparison, without a local cluster")
 	dir := flag.String("dir", ".local-bench", "directory of the benchmark's local cluster")
 	compareOnly := flag.Bool("compare-only", false, "run only the comparison with Karpenter's scheduler")
 	noCompare := flag.Bool("no-compare", false, "skip the comparison with Karpenter's scheduler")
