@@ -23,7 +23,6 @@ const karpenterDir = "hack/bench/karpenter"
 // pods and instance types, each side in a process of its own, and keeps
 // the medians of each size.
 type comparison struct {
-	Sizes         []int
 	Warmup, Runs  int
 	KarpenterMod  string
 	BuildTime     time.Duration
@@ -53,7 +52,7 @@ func runComparison(ctx context.Context, sizes []int, warmup, runs int) (*compari
 		return nil, fmt.Errorf("making a scratch directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	c := &comparison{Sizes: sizes, Warmup: warmup, Runs: runs, Started: time.Now().UTC(), dir: dir,
+	c := &comparison{Warmup: warmup, Runs: runs, Started: time.Now().UTC(), dir: dir,
 		karpenterPath: filepath.Join(dir, "karpenter"), typesPath: filepath.Join(dir, "types.json")}
 
 	fmt.Printf("building Karpenter's side (%s)...\n", karpenterDir)

@@ -14,7 +14,7 @@ import (
 func printComparison(w io.Writer, c *comparison) {
 	fmt.Fprintf(w, "\nKarpenter's scheduler and Tailor's solver on the same pods and instance types (%s, %s)\n", c.Started.Format("2006-01-02 15:04 UTC"), machine())
 	fmt.Fprintf(w, "pods: workload.DiversePods (Karpenter's makeDiversePods), one file both sides read; types: %s, written by Karpenter's side and read by Tailor's\n", c.TypesSource)
-	fmt.Fprintf(w, "each side in its own process, a fresh scheduler per solve (built inside the timing), median of %d solves after %d warm-up; Karpenter: %s\n\n", c.Runs, c.Warmup, c.KarpenterMod)
+	fmt.Fprintf(w, "each side in its own process, a fresh scheduler per solve (built inside the timing), median of %d solves after %d warm-up; Karpenter: %s, its side built in %.1f s\n\n", c.Runs, c.Warmup, c.KarpenterMod, c.BuildTime.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "PODS\tSOLVER\tTIME/SOLVE\tPODS/S\tMB/SOLVE\tNODES\tPLAN $/H\tUNPLACED\t")
 	for _, r := range c.Results {
