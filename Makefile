@@ -36,8 +36,9 @@ demo: ## The guide's walkthrough on the local cluster with the EC2 simulator (KE
 	KEEP=$(KEEP) hack/demo.sh
 
 .PHONY: bench
-bench: bins ## Measure the solver and the whole system on this machine, and print one table
-	$(GO) run ./hack/bench
+bench: bins ## Measure the solver, Karpenter's scheduler beside Tailor's solver on the same pods and types, and the whole system (BENCH_FLAGS='-compare-only -sizes=1000,5000' narrows it)
+	$(GO) test -C hack/bench/karpenter ./...
+	$(GO) run ./hack/bench $(BENCH_FLAGS)
 
 .PHONY: bins
 bins: ## Build etcd, kube-apiserver, kube-controller-manager, kwok, controller-gen and helm into bin/ (skips what is current)
@@ -74,6 +75,7 @@ test: bins build ## Unit and integration tests against a real API server; plugin
 	if [ -n "$$plain" ]; then $(GO) test $(TEST_FLAGS) $$plain || status=1; fi; \
 	if [ -n "$$raced" ]; then $(GO) test -race $(TEST_FLAGS) $$raced || status=1; fi; \
 	if [ "$(PKGS)" = "./..." ]; then (cd hack/image && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
+	if [ "$(PKGS)" = "./..." ]; then (cd hack/bench/karpenter && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
 	exit $$status
 
 .PHONY: clean
