@@ -75,7 +75,6 @@ test: bins build ## Unit and integration tests against a real API server; plugin
 	if [ -n "$$plain" ]; then $(GO) test $(TEST_FLAGS) $$plain || status=1; fi; \
 	if [ -n "$$raced" ]; then $(GO) test -race $(TEST_FLAGS) $$raced || status=1; fi; \
 	if [ "$(PKGS)" = "./..." ]; then (cd hack/image && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
-	if [ "$(PKGS)" = "./..." ]; then (cd hack/bench/karpenter && $(GO) test $(TEST_FLAGS) ./...) || status=1; fi; \
 	exit $$status
 
 .PHONY: clean
