@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/tailor-project/tailor/test/workload"
 )
 
@@ -23,11 +25,13 @@ const karpenterDir = "hack/bench/karpenter"
 // pods and instance types, each side in a process of its own, and keeps
 // the medians of each size.
 type comparison struct {
-	Warmup, Runs  int
-	KarpenterMod  string
-	BuildTime     time.Duration
-	TypesSource   string
-	Results       []sizeResult
+	Warmup, Runs int
+	KarpenterMod string
+	BuildTime    time.Duration
+	TypesSource  string
+	Results      []sizeResult
+	// Preference is Karpenter's preference workload, when run.
+	Preference    *sizeResult
 	Started       time.Time
 	karpenterPath string
 	typesPath     string
@@ -43,7 +47,7 @@ type sizeResult struct {
 
 // runComparison builds Karpenter's side, has it write its instance types,
 // then solves every size on both sides.
-func runComparison(ctx context.Context, sizes []int, warmup, runs int) (*comparison, error) {
+func runComparison(ctx context.Context, sizes []int, preference, warmup, runs int) (*comparison, error) {
 	if _, err := os.Stat(filepath.Join(karpenterDir, "go.mod")); err != nil {
 		return nil, fmt.Errorf("run from the repository root: %w", err)
 	}
@@ -79,26 +83,41 @@ func runComparison(ctx context.Context, sizes []int, warmup, runs int) (*compari
 	if err != nil {
 		return nil, fmt.Errorf("finding this program to run Tailor's side: %w", err)
 	}
-	for _, n := range sizes {
-		pods := workload.DiversePods(n)
-		podsPath := filepath.Join(dir, fmt.Sprintf("pods-%d.json", n))
+	both := func(name string, pods []*corev1.Pod) (sizeResult, error) {
+		n := len(pods)
+		podsPath := filepath.Join(dir, fmt.Sprintf("%s-%d.json", name, n))
 		if err := writePodsFile(podsPath, pods); err != nil {
-			return nil, err
+			return sizeResult{}, err
 		}
 		r := sizeResult{Pods: n}
+		var err error
 		if r.Bound, err = boundFor(pods, catalogTypes); err != nil {
-			return nil, fmt.Errorf("the LP bound for %d pods: %w", n, err)
+			return r, fmt.Errorf("the LP bound for %d pods: %w", n, err)
 		}
 		counts := []string{"-warmup", strconv.Itoa(warmup), "-runs", strconv.Itoa(runs)}
-		fmt.Printf("Karpenter, %d pods (%d warm-up + %d solves)...\n", n, warmup, runs)
+		fmt.Printf("Karpenter, %d %s pods (%d warm-up + %d solves)...\n", n, name, warmup, runs)
 		if r.Karpenter, err = sideSamples(ctx, c.karpenterPath, append([]string{"-pods", podsPath}, counts...)...); err != nil {
-			return nil, fmt.Errorf("karpenter, %d pods: %w", n, err)
+			return r, fmt.Errorf("karpenter, %d %s pods: %w", n, name, err)
 		}
-		fmt.Printf("Tailor, %d pods (%d warm-up + %d solves)...\n", n, warmup, runs)
+		fmt.Printf("Tailor, %d %s pods (%d warm-up + %d solves)...\n", n, name, warmup, runs)
 		if r.Tailor, err = sideSamples(ctx, self, append([]string{"-tailor-side", "-pods", podsPath, "-types", c.typesPath}, counts...)...); err != nil {
-			return nil, fmt.Errorf("tailor, %d pods: %w", n, err)
+			return r, fmt.Errorf("tailor, %d %s pods: %w", n, name, err)
+		}
+		return r, nil
+	}
+	for _, n := range sizes {
+		r, err := both("diverse", workload.DiversePods(n))
+		if err != nil {
+			return nil, err
 		}
 		c.Results = append(c.Results, r)
+	}
+	if preference > 0 {
+		r, err := both("preference", workload.PreferencePods(preference))
+		if err != nil {
+			return nil, err
+		}
+		c.Preference = &r
 	}
 	return c, nil
 }

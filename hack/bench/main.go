@@ -32,6 +32,7 @@ func main() {
 	compareOnly := flag.Bool("compare-only", false, "run only the comparison with Karpenter's scheduler")
 	noCompare := flag.Bool("no-compare", false, "skip the comparison with Karpenter's scheduler")
 	sizesFlag := flag.String("sizes", "1000,5000,10000,20000", "pod counts of the comparison, comma-separated")
+	preference := flag.Int("preference", 4000, "pods of Karpenter's preference workload (makePreferencePods) in the comparison; 0 leaves it out")
 	warmup := flag.Int("warmup", 1, "solves of each size and side before the measured ones")
 	runs := flag.Int("runs", 3, "measured solves of each size and side; the median is reported")
 	// Tailor's side of the comparison: this program run again, so it
@@ -66,7 +67,7 @@ func main() {
 	}
 	var compared *comparison
 	if !*noCompare {
-		if compared, err = runComparison(ctx, sizes, *warmup, *runs); err != nil {
+		if compared, err = runComparison(ctx, sizes, *preference, *warmup, *runs); err != nil {
 			fail(fmt.Errorf("comparing with Karpenter: %w", err))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/launcher/catalog"
+	"github.com/tailor-project/tailor/plugin/preferences"
 	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
 )
@@ -38,7 +40,7 @@ func comparisonPool(types []*catalog.InstanceType) *solver.Pool {
 
 // tailorSolve is one batch the way the plugin solves it: a fresh
 // scheduler framework over an empty snapshot with a placeholder node per
-// zone, then the solver.
+// zone, then the solver, with preferences respected.
 func tailorSolve(types []*catalog.InstanceType, pods []*corev1.Pod) (*solver.Result, error) {
 	prof, err := simulate.DefaultProfile()
 	if err != nil {
@@ -53,7 +55,16 @@ func tailorSolve(types []*catalog.InstanceType, pods []*corev1.Pod) (*solver.Res
 	if err != nil {
 		return nil, fmt.Errorf("building the simulator: %w", err)
 	}
-	return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: sim, EmptyDomains: true}), nil
+	solve := func(pods []*corev1.Pod) *solver.Result {
+		return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: sim, EmptyDomains: true})
+	}
+	// As the plugin plans under its default policy, Respect, which is also
+	// Karpenter's default: a batch with preferences is solved in rounds.
+	if slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return preferences.Relaxable(p) > 0 }) {
+		snap.Freeze()
+	}
+	res, _ := preferences.Solve(preferences.Respect, pods, solve, func() { sim.Reset(nil) })
+	return res, nil
 }
 
 // tailorSample times one solve and counts the bytes it allocates. The

@@ -9,15 +9,17 @@
 // that cannot be placed so gives up one preference and is planned again,
 // until it is placed or has none left to give up:
 //
-//  1. preferred pod affinity terms, the lightest first;
-//  2. preferred pod anti-affinity terms, the lightest first;
-//  3. preferred node affinity terms, the lightest first;
+//  1. preferred pod affinity terms, the heaviest first;
+//  2. preferred pod anti-affinity terms, the heaviest first;
+//  3. preferred node affinity terms, the heaviest first;
 //  4. ScheduleAnyway topology spread constraints, in order.
 //
-// Of the preferred node affinity terms, the heaviest still kept is required
-// (Kubernetes adds the weights of the terms a node matches; a node that
-// matches the heaviest is the likeliest best). The Ignore policy plans pods
-// with their requirements only.
+// This is Karpenter's order, so a pod gets the capacity it would get there.
+// The heaviest goes first because a heavy preference is the likeliest to be
+// the one nothing can meet (a whole zone to itself, say), and giving it up
+// lets the lighter ones be tried. Of the preferred node affinity terms, the
+// heaviest still kept is required. The Ignore policy plans pods with their
+// requirements only.
 package preferences
 
 import (
@@ -108,11 +110,11 @@ func Required(p *corev1.Pod, relaxed int) (*corev1.Pod, []string) {
 	return out, gaveUp
 }
 
-// keepPodTerms gives up the lightest terms first and returns the others'
+// keepPodTerms gives up the heaviest terms first and returns the others'
 // terms.
 func keepPodTerms(terms []corev1.WeightedPodAffinityTerm, kind string, drop func(string) bool) []corev1.PodAffinityTerm {
 	sorted := append([]corev1.WeightedPodAffinityTerm(nil), terms...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Weight < sorted[j].Weight })
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Weight > sorted[j].Weight })
 	var kept []corev1.PodAffinityTerm
 	for _, t := range sorted {
 		if drop(fmt.Sprintf("%s (weight %d, topology %s)", kind, t.Weight, t.PodAffinityTerm.TopologyKey)) {
@@ -123,11 +125,11 @@ func keepPodTerms(terms []corev1.WeightedPodAffinityTerm, kind string, drop func
 	return kept
 }
 
-// keepNodeTerm gives up the lightest preferred node affinity terms first
+// keepNodeTerm gives up the heaviest preferred node affinity terms first
 // and returns the heaviest kept.
 func keepNodeTerm(terms []corev1.PreferredSchedulingTerm, drop func(string) bool) (corev1.NodeSelectorTerm, bool) {
 	sorted := append([]corev1.PreferredSchedulingTerm(nil), terms...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Weight < sorted[j].Weight })
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Weight > sorted[j].Weight })
 	var kept []corev1.PreferredSchedulingTerm
 	for _, t := range sorted {
 		if drop(fmt.Sprintf("preferred node affinity (weight %d)", t.Weight)) {
@@ -138,7 +140,7 @@ func keepNodeTerm(terms []corev1.PreferredSchedulingTerm, drop func(string) bool
 	if len(kept) == 0 {
 		return corev1.NodeSelectorTerm{}, false
 	}
-	return kept[len(kept)-1].Preference, true
+	return kept[0].Preference, true
 }
 
 // requireNodeTerm ANDs a term into each of the required terms.

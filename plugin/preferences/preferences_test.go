@@ -51,14 +51,14 @@ func TestRequired(t *testing.T) {
 		anywaySpread   bool     // the zone spread kept, now DoNotSchedule
 		gaveUp         string
 	}{
-		{relaxed: 0, affinity: []string{"topology.kubernetes.io/zone"}, anti: []string{"rack", "kubernetes.io/hostname"}, nodeZone: "us-east-1b", anywaySpread: true},
-		{relaxed: 1, anti: []string{"rack", "kubernetes.io/hostname"}, nodeZone: "us-east-1b", anywaySpread: true,
+		{relaxed: 0, affinity: []string{"topology.kubernetes.io/zone"}, anti: []string{"kubernetes.io/hostname", "rack"}, nodeZone: "us-east-1b", anywaySpread: true},
+		{relaxed: 1, anti: []string{"kubernetes.io/hostname", "rack"}, nodeZone: "us-east-1b", anywaySpread: true,
 			gaveUp: "preferred pod affinity (weight 50, topology topology.kubernetes.io/zone)"},
-		// The lighter anti-affinity term goes first.
-		{relaxed: 2, anti: []string{"kubernetes.io/hostname"}, nodeZone: "us-east-1b", anywaySpread: true, gaveUp: "preferred pod anti-affinity (weight 20, topology rack)"},
-		// The lighter node term goes first; the heaviest is the one required.
-		{relaxed: 4, nodeZone: "us-east-1b", anywaySpread: true, gaveUp: "preferred node affinity (weight 10)"},
-		{relaxed: 5, anywaySpread: true, gaveUp: "preferred node affinity (weight 90)"},
+		// The heavier anti-affinity term goes first, as in Karpenter.
+		{relaxed: 2, anti: []string{"rack"}, nodeZone: "us-east-1b", anywaySpread: true, gaveUp: "preferred pod anti-affinity (weight 80, topology kubernetes.io/hostname)"},
+		// The heavier node term goes first; the heaviest kept is required.
+		{relaxed: 4, nodeZone: "us-east-1a", anywaySpread: true, gaveUp: "preferred node affinity (weight 90)"},
+		{relaxed: 5, anywaySpread: true, gaveUp: "preferred node affinity (weight 10)"},
 		{relaxed: 6, gaveUp: "ScheduleAnyway topology spread over topology.kubernetes.io/zone (maxSkew 1)"},
 	} {
 		got, gaveUp := Required(p, tc.relaxed)

@@ -133,63 +133,24 @@ func hasClaims(p *corev1.Pod) bool {
 	return false
 }
 
-// maxRelaxRounds bounds the solves of one batch that give up preferences:
-// each round gives up one more preference of every pod left unplaced.
-const maxRelaxRounds = 8
-
 // solvePreferring solves pods with their preferences required, under the
-// Respect policy, and again for the pods left unplaced with one preference
-// fewer each round (plugin/preferences). It returns what each pod placed
-// gave up, by UID.
+// Respect policy, giving them up one at a time for the pods left unplaced
+// (plugin/preferences). It returns what each pod placed gave up, by UID.
 func (w *world) solvePreferring(pods []*corev1.Pod, without sets.Set[string], inflight []*solver.InFlight) (*solver.Result, map[types.UID][]string) {
 	solve := func(pods []*corev1.Pod) *solver.Result {
 		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
 	}
-	relaxable := map[types.UID]int{}
-	if w.preferences != preferences.Ignore {
-		for _, p := range pods {
-			if n := preferences.Relaxable(p); n > 0 {
-				relaxable[p.UID] = n
-			}
-		}
+	reset := func() {
+		// The rounds solve against the same snapshot, each from where the
+		// first started.
+		w.sim.Reset(without)
 	}
-	if len(relaxable) == 0 {
-		return solve(pods), nil
-	}
-	// The rounds solve against the same snapshot, each from where the
-	// first started.
-	if snap := w.sim.Snapshot(); !snap.Frozen() {
+	if snap := w.sim.Snapshot(); !snap.Frozen() && w.preferences != preferences.Ignore && slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return preferences.Relaxable(p) > 0 }) {
+		// Only a batch that may need a second round pays for the copies
+		// a frozen snapshot makes.
 		snap.Freeze()
 	}
-	relaxed := map[types.UID]int{}
-	for round := 0; ; round++ {
-		if round > 0 {
-			w.sim.Reset(without)
-		}
-		gaveUp := map[types.UID][]string{}
-		strict := make([]*corev1.Pod, len(pods))
-		for i, p := range pods {
-			var given []string
-			strict[i], given = preferences.Required(p, relaxed[p.UID])
-			if len(given) > 0 {
-				gaveUp[p.UID] = given
-			}
-		}
-		res := solve(strict)
-		again := false
-		for p := range res.Unplaced {
-			if relaxed[p.UID] < relaxable[p.UID] {
-				relaxed[p.UID]++
-				again = true
-			}
-		}
-		if !again || round+1 == maxRelaxRounds {
-			for p := range res.Unplaced {
-				delete(gaveUp, p.UID)
-			}
-			return res, gaveUp
-		}
-	}
+	return preferences.Solve(w.preferences, pods, solve, reset)
 }
 
 // solve solves pods against the world, on room of the running nodes not in

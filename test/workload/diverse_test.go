@@ -44,3 +44,29 @@ func TestDiversePods(t *testing.T) {
 		}
 	}
 }
+
+// TestPreferencePods: copies of one pod, each preferring the first zone and
+// preferring to be alone in its zone (weight 10) and on its node (weight 1),
+// with requests from the benchmark's sets.
+func TestPreferencePods(t *testing.T) {
+	pods := PreferencePods(50)
+	if len(pods) != 50 {
+		t.Fatalf("%d pods, want 50", len(pods))
+	}
+	first := pods[0]
+	for _, p := range pods {
+		if p.Labels["app"] != "nginx" || p.Spec.Containers[0].Resources.Requests.Cpu().Cmp(*first.Spec.Containers[0].Resources.Requests.Cpu()) != 0 {
+			t.Fatalf("pod %s differs from the first: %v", p.Name, p.Spec.Containers[0].Resources.Requests)
+		}
+		anti := p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+		if len(anti) != 2 || anti[0].Weight != 10 || anti[0].PodAffinityTerm.TopologyKey != "topology.kubernetes.io/zone" || anti[1].PodAffinityTerm.TopologyKey != "kubernetes.io/hostname" {
+			t.Fatalf("pod %s prefers %+v", p.Name, anti)
+		}
+		if pref := p.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution; len(pref) != 1 || pref[0].Preference.MatchExpressions[0].Values[0] != PreferenceZone {
+			t.Fatalf("pod %s prefers nodes %+v", p.Name, pref)
+		}
+	}
+	if p := pods[1]; p.UID == first.UID || p.Name == first.Name {
+		t.Error("two pods share a name or UID")
+	}
+}
