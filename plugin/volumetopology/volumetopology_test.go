@@ -107,7 +107,7 @@ func TestConstrain(t *testing.T) {
 		{name: "unbound, Immediate: waits for its volume", objs: []any{claim("data", "gp3", ""), class("gp3", immediate, "us-east-1b")},
 			pod: podWith(nil, "data"), same: true},
 		{name: "ANDed with each of the pod's own terms", objs: []any{claim("data", "gp3", "pv-1"), zonal("pv-1", "us-east-1c")},
-			pod: podWith(&corev1.NodeSelector{NodeSelectorTerms: terms([]corev1.NodeSelectorRequirement{arch}, []corev1.NodeSelectorRequirement{in("team", "a")})}, "data"),
+			pod:  podWith(&corev1.NodeSelector{NodeSelectorTerms: terms([]corev1.NodeSelectorRequirement{arch}, []corev1.NodeSelectorRequirement{in("team", "a")})}, "data"),
 			want: terms([]corev1.NodeSelectorRequirement{arch, in(zoneLabel, "us-east-1c")}, []corev1.NodeSelectorRequirement{in("team", "a"), in(zoneLabel, "us-east-1c")})},
 		{name: "two volumes", objs: []any{claim("a", "gp3", "pv-a"), zonal("pv-a", "us-east-1a", "us-east-1b"), claim("b", "gp3", "pv-b"), zonal("pv-b", "us-east-1b")},
 			pod:  podWith(nil, "a", "b"),
