@@ -55,8 +55,8 @@ func tailorSolve(types []*catalog.InstanceType, pods []*corev1.Pod) (*solver.Res
 	if err != nil {
 		return nil, fmt.Errorf("building the simulator: %w", err)
 	}
-	solve := func(pods []*corev1.Pod) *solver.Result {
-		return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: sim, EmptyDomains: true})
+	solve := func(pods []*corev1.Pod, wrap func(solver.Checker) solver.Checker) *solver.Result {
+		return solver.Solve(solver.Input{Pods: pods, Pools: pools, Checker: wrap(sim), EmptyDomains: true})
 	}
 	// As the plugin plans under its default policy, Respect, which is also
 	// Karpenter's default: a batch with preferences is solved in rounds.

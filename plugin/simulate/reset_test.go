@@ -235,7 +235,7 @@ func input(pool *solver.Pool, kept []*corev1.Node, pods []*corev1.Pod, without s
 			l.Sub(q)
 			left[name] = l
 		}
-		room = append(room, &solver.InFlight{Name: n.Name, Pool: pool, Requirements: requirements.FromLabels(n.Labels), Labels: n.Labels, Room: left})
+		room = append(room, &solver.InFlight{Name: n.Name, Pool: pool, Requirements: requirements.FromLabels(n.Labels), Labels: n.Labels, Taints: n.Spec.Taints, Room: left})
 	}
 	return solver.Input{Pods: pending, Pools: []*solver.Pool{pool}, InFlight: room, Checker: checker, EmptyDomains: true}
 }

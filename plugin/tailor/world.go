@@ -137,8 +137,8 @@ func hasClaims(p *corev1.Pod) bool {
 // Respect policy, giving them up one at a time for the pods left unplaced
 // (plugin/preferences). It returns what each pod placed gave up, by UID.
 func (w *world) solvePreferring(pods []*corev1.Pod, without sets.Set[string], inflight []*solver.InFlight) (*solver.Result, map[types.UID][]string) {
-	solve := func(pods []*corev1.Pod) *solver.Result {
-		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: w.sim, EmptyDomains: true})
+	solve := func(pods []*corev1.Pod, wrap func(solver.Checker) solver.Checker) *solver.Result {
+		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: wrap(w.sim), EmptyDomains: true})
 	}
 	reset := func() {
 		// The rounds solve against the same snapshot, each from where the

@@ -1,0 +1,4 @@
+package simulate
+
+// SlowOnly makes a simulator judge every pod with the Filter plugins.
+func SlowOnly(s *Simulator) { s.slowOnly = true }
