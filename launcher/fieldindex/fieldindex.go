@@ -1,7 +1,8 @@
 // Package fieldindex defines the cache indexes the launcher's controllers
 // look objects up by: a Node and its NodeClaim find each other by provider
 // id, a node class finds the claims that use it, and a drain finds the pods
-// of a node. Without them each lookup would scan every object of the kind.
+// of a node and the VolumeAttachments its instance waits for. Without them
+// each lookup would scan every object of the kind.
 package fieldindex
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
@@ -20,6 +22,9 @@ const (
 	NodeClaimNodeClass  = "spec.nodeClassRef.name"
 	NodeProviderID      = "spec.providerID"
 	PodNodeName         = "spec.nodeName"
+	// VolumeAttachmentNodeName finds the attachments a drained node waits
+	// for before its instance is terminated.
+	VolumeAttachmentNodeName = "spec.nodeName"
 )
 
 // Index is one index: the kind of object, its name and how to read it.
@@ -45,6 +50,9 @@ var All = []Index{
 	}},
 	{&corev1.Pod{}, PodNodeName, func(o client.Object) []string {
 		return nonEmpty(o.(*corev1.Pod).Spec.NodeName)
+	}},
+	{&storagev1.VolumeAttachment{}, VolumeAttachmentNodeName, func(o client.Object) []string {
+		return nonEmpty(o.(*storagev1.VolumeAttachment).Spec.NodeName)
 	}},
 }
 

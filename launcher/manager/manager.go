@@ -162,7 +162,7 @@ func New(cfg *rest.Config, opts Options, clients AWS) (ctrl.Manager, error) {
 			Instances: measuredInstances{controller: "nodeclaim.termination", instances: instances},
 		},
 		&termination.NodeTermination{
-			Client: kube, Recorder: recorder, Clock: clk,
+			Client: kube, Reader: mgr.GetAPIReader(), Recorder: recorder, Clock: clk,
 			Instances: measuredInstances{controller: "node.termination", instances: instances},
 			Drainer:   &termination.Drainer{Client: kube, Recorder: recorder, Clock: clk},
 		},

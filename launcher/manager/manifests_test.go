@@ -43,6 +43,7 @@ func TestManifests(t *testing.T) {
 		{"karpenter.k8s.aws", "ec2nodeclasses/status", "patch"}, {"", "nodes", "delete"},
 		{"karpenter.sh", "nodepools", "watch"}, {"karpenter.sh", "nodepools", "patch"}, {"karpenter.sh", "nodepools/status", "patch"},
 		{"", "pods/eviction", "create"}, {"", "pods", "delete"}, {"", "events", "create"},
+		{"storage.k8s.io", "volumeattachments", "watch"}, {"", "persistentvolumeclaims", "get"},
 	} {
 		if !slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {
 			return slices.Contains(r.APIGroups, need.group) && slices.Contains(r.Resources, need.resource) && slices.Contains(r.Verbs, need.verb)

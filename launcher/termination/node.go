@@ -7,12 +7,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -26,14 +29,22 @@ import (
 const drainPoll = 2 * time.Second
 
 // NodeTermination finalizes deleted Nodes of Tailor's instances: taint,
-// drain, terminate the instance, and let the Node go once the instance is
-// shutting down.
+// drain, wait for volumes to detach, terminate the instance, and let the
+// Node go once the instance is shutting down.
 type NodeTermination struct {
-	Client    client.Client
+	Client client.Client
+	// Reader reads what the cache does not hold: the claims of pods whose
+	// volumes are not waited for. Client when nil.
+	Reader    client.Reader
 	Instances Instances
 	Drainer   *Drainer
 	Recorder  record.EventRecorder
 	Clock     clock.PassiveClock
+	// DetachTimeout bounds the wait for volumes to detach when the claim
+	// has no terminationGracePeriod; DefaultDetachTimeout when zero.
+	DetachTimeout time.Duration
+
+	waits detachWaits
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -94,6 +105,13 @@ func (t *NodeTermination) Reconcile(ctx context.Context, req reconcile.Request) 
 		t.Recorder.Eventf(about, corev1.EventTypeWarning, "TerminationGracePeriodExpired",
 			"Terminating instance %s with %d pods left on node %s: the termination grace period has ended", id, remaining, node.Name)
 	}
+	waiting, err := t.awaitDetach(ctx, node, claim, about, limit)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if waiting {
+		return reconcile.Result{RequeueAfter: detachPoll}, nil
+	}
 	if err := t.Instances.Terminate(ctx, id); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -124,16 +142,28 @@ func (t *NodeTermination) release(ctx context.Context, node *corev1.Node, about 
 	if err := t.Client.Patch(ctx, node, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(fmt.Errorf("removing the finalizer of node %s: %w", node.Name, err))
 	}
+	t.waits.forget(node.UID)
 	metrics.NodeTerminated(node.Labels)
 	t.Recorder.Eventf(about, corev1.EventTypeNormal, "NodeTerminated", "Node %s is gone: %s", node.Name, why)
 	return reconcile.Result{}, nil
 }
 
-// SetupWithManager registers the controller.
+// SetupWithManager registers the controller; a VolumeAttachment that goes
+// away brings its node back, which may be waiting for it.
 func (t *NodeTermination) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("node.termination").
 		For(&corev1.Node{}).
+		Watches(&storagev1.VolumeAttachment{}, handler.EnqueueRequestsFromMapFunc(nodeOfAttachment)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 10, RateLimiter: backoff.RateLimiter()}).
 		Complete(t)
+}
+
+// nodeOfAttachment maps a VolumeAttachment to its node.
+func nodeOfAttachment(_ context.Context, o client.Object) []reconcile.Request {
+	va, ok := o.(*storagev1.VolumeAttachment)
+	if !ok || va.Spec.NodeName == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: va.Spec.NodeName}}}
 }

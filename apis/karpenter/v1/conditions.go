@@ -13,6 +13,7 @@ const (
 	ConditionTypeExpired              = "Expired"
 	ConditionTypeInstanceTerminating  = "InstanceTerminating"
 	ConditionTypeConsistentStateFound = "ConsistentStateFound"
+	ConditionTypeVolumesDetached      = "VolumesDetached"
 	// ConditionTypeInterrupted is Tailor's: AWS said the claim's instance
 	// is going away (a spot interruption warning, a scheduled change, a
 	// stop or termination behind the launcher's back). The launcher sets it
