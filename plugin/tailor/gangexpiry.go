@@ -6,8 +6,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -46,7 +48,7 @@ func (t *Tailor) expireGangs(ctx context.Context) {
 	now := time.Now()
 	for k, rs := range byGang {
 		g, err := t.gangs.Read(ctx, k)
-		if err != nil || g.Timeout == 0 {
+		if err != nil || g.Timeout == 0 || started(lister, g) {
 			continue
 		}
 		oldest := now
@@ -59,6 +61,22 @@ func (t *Tailor) expireGangs(ctx context.Context) {
 			t.expireGang(ctx, g, rs)
 		}
 	}
+}
+
+// started reports whether minMember of the gang's pods are bound: the room
+// its other pods hold is then for pods beyond the quorum, and stays.
+func started(lister corelisters.PodLister, g *gang.Gang) bool {
+	pods, err := lister.Pods(g.Namespace).List(labels.SelectorFromSet(labels.Set{gang.Label: g.Name}))
+	if err != nil {
+		return false
+	}
+	bound := 0
+	for _, p := range pods {
+		if p.Spec.NodeName != "" && p.DeletionTimestamp == nil {
+			bound++
+		}
+	}
+	return bound >= g.MinMember
 }
 
 // expireGang releases the room held for a gang's waiting pods.
