@@ -2,6 +2,7 @@ package ec2sim
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -133,5 +134,27 @@ func TestCreateFleetIntoCapacityReservation(t *testing.T) {
 	}
 	if got := s.CapacityReservations()[0].AvailableInstanceCount; got != 1 {
 		t.Errorf("after a termination: available %d, want 1", got)
+	}
+}
+
+// TestAdminCapacityReservations adds and lists reservations over HTTP, as
+// the README's curl example does.
+func TestAdminCapacityReservations(t *testing.T) {
+	s := startSim(t, Options{})
+	var added CapacityReservation
+	if code := admin(t, s, http.MethodPost, "/_sim/capacityreservations",
+		`{"instanceType":"m5.large","availabilityZone":"us-east-1a","totalInstanceCount":2,"tags":{"team":"ml"}}`, &added); code != http.StatusCreated {
+		t.Fatalf("POST /_sim/capacityreservations: %d", code)
+	}
+	if !reservationIDPattern.MatchString(added.ID) || added.AvailableInstanceCount != 2 || added.State != "active" || added.OwnerID == "" {
+		t.Errorf("added %+v", added)
+	}
+	var errBody map[string]string
+	if code := admin(t, s, http.MethodPost, "/_sim/capacityreservations", `{"instanceType":"m5.large","availabilityZone":"eu-west-1a","totalInstanceCount":1}`, &errBody); code != http.StatusBadRequest || errBody["error"] == "" {
+		t.Errorf("a reservation in an unknown zone: %d %v", code, errBody)
+	}
+	var listed []CapacityReservation
+	if code := admin(t, s, http.MethodGet, "/_sim/capacityreservations", "", &listed); code != http.StatusOK || len(listed) != 1 || listed[0].ID != added.ID {
+		t.Errorf("GET /_sim/capacityreservations: %d %+v", code, listed)
 	}
 }
