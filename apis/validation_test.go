@@ -2,6 +2,7 @@ package apis_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,14 @@ type validationCase struct {
 	// wantErr is a part of the message the API server must refuse with;
 	// empty means the object must be accepted.
 	wantErr string
+}
+
+func crTerms(terms ...map[string]interface{}) func(*unstructured.Unstructured) {
+	list := make([]interface{}, len(terms))
+	for i, t := range terms {
+		list[i] = t
+	}
+	return set("spec.capacityReservationSelectorTerms", list)
 }
 
 func runValidationCases(t *testing.T, gvr schema.GroupVersionResource, base func(*testing.T) *unstructured.Unstructured, cases []validationCase) {
@@ -231,6 +240,20 @@ func TestEC2NodeClassValidation(t *testing.T) {
 			wantErr: "each amiSelectorTerm needs alias, tags, id or name"},
 		{name: "empty tag value in a selector", mutate: mut(set("spec.subnetSelectorTerms", []interface{}{map[string]interface{}{"tags": map[string]interface{}{"a": ""}}})),
 			wantErr: "empty tag keys or values aren't supported"},
+		{name: "capacity reservation by id", mutate: mut(crTerms(map[string]interface{}{"id": "cr-0123456789abcdef0"}))},
+		{name: "capacity reservation by tags of an owner", mutate: mut(crTerms(map[string]interface{}{"tags": map[string]interface{}{"team": "ml"}, "ownerID": "210987654321"}))},
+		{name: "capacity reservation term with id and tags", mutate: mut(crTerms(map[string]interface{}{"id": "cr-0123", "tags": map[string]interface{}{"team": "ml"}})),
+			wantErr: "expected exactly one, either tags or id"},
+		{name: "empty capacity reservation term", mutate: mut(crTerms(map[string]interface{}{})),
+			wantErr: "expected exactly one, either tags or id"},
+		{name: "capacity reservation term with id and ownerID", mutate: mut(crTerms(map[string]interface{}{"id": "cr-0123", "ownerID": "210987654321"})),
+			wantErr: "'ownerID' is only allowed with 'tags'"},
+		{name: "malformed capacity reservation id", mutate: mut(crTerms(map[string]interface{}{"id": "odcr-1"})),
+			wantErr: `spec.capacityReservationSelectorTerms[0].id: Invalid value: "odcr-1"`},
+		{name: "malformed owner id", mutate: mut(crTerms(map[string]interface{}{"tags": map[string]interface{}{"a": "b"}, "ownerID": "me"})),
+			wantErr: `spec.capacityReservationSelectorTerms[0].ownerID: Invalid value: "me"`},
+		{name: "too many capacity reservation terms", mutate: mut(crTerms(slices.Repeat([]map[string]interface{}{{"id": "cr-1"}}, 31)...)),
+			wantErr: "spec.capacityReservationSelectorTerms: Too many: 31: must have at most 30 items"},
 		{name: "httpTokens maybe", mutate: mut(set("spec.metadataOptions.httpTokens", "maybe")),
 			wantErr: `spec.metadataOptions.httpTokens: Unsupported value: "maybe": supported values: "required", "optional"`},
 		{name: "hop limit 0", mutate: mut(set("spec.metadataOptions.httpPutResponseHopLimit", int64(0))),

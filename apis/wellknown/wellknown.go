@@ -63,6 +63,10 @@ const (
 	CapacityTypeReserved = "reserved"
 )
 
+// CapacityReservationIDLabel is on the nodes launched into an On-Demand
+// Capacity Reservation (capacity type reserved): the reservation's id.
+const CapacityReservationIDLabel = AWSGroup + "/capacity-reservation-id"
+
 // Architectures and operating systems, the values of ArchLabel and OSLabel.
 const (
 	ArchAMD64 = "amd64"

@@ -97,6 +97,8 @@ var capacityCodes = map[string]bool{
 	"VcpuLimitExceeded":                    true,
 	"SpotMaxPriceTooLow":                   true,
 	"InsufficientFreeAddressesInSubnet":    true,
+	// A capacity reservation the launch targets is full.
+	"ReservationCapacityExceeded": true,
 }
 
 // IsCapacityCode reports whether a CreateFleet error code says its offering

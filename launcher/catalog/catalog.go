@@ -229,7 +229,13 @@ func (p *Provider) poolTypes(np *karpv1.NodePool, nc *ec2v1.EC2NodeClass, classT
 			builder.capacityTypes = append(builder.capacityTypes, ct)
 		}
 	}
-	if len(builder.zones) == 0 || len(builder.capacityTypes) == 0 {
+	// As in Karpenter, a pool launches into reservations only when its
+	// capacity type requirement names reserved: one that says nothing of
+	// the capacity type does not spend them.
+	if ct, ok := reqs[wellknown.CapacityTypeLabel]; ok && ct.Has(wellknown.CapacityTypeReserved) {
+		builder.reservations = classReservations(nc, builder.zones)
+	}
+	if len(builder.zones) == 0 || len(builder.capacityTypes) == 0 && len(builder.reservations) == 0 {
 		return nil
 	}
 
@@ -243,7 +249,7 @@ func (p *Provider) poolTypes(np *karpv1.NodePool, nc *ec2v1.EC2NodeClass, classT
 	// they can hold, keeps a rebuild to a handful of allocations.
 	block := make([]InstanceType, 0, len(matched))
 	types := make([]*InstanceType, 0, len(matched))
-	offerings := make(Offerings, 0, len(matched)*len(builder.zones)*len(builder.capacityTypes))
+	offerings := make(Offerings, 0, len(matched)*len(builder.zones)*len(builder.capacityTypes)+len(builder.reservations))
 	for _, it := range matched {
 		start := len(offerings)
 		offerings = builder.appendOfferings(offerings, it.Name)

@@ -292,6 +292,13 @@ func TestOfferings(t *testing.T) {
 	withSubnets := nodeClass("default", ec2v1.EC2NodeClassSpec{})
 	withSubnets.Status.Subnets = []ec2v1.Subnet{{ID: "subnet-1", Zone: "us-east-1b"}}
 	m5 := req(wellknown.InstanceTypeLabel, corev1.NodeSelectorOpIn, "m5.large")
+	withReservations := nodeClass("default", ec2v1.EC2NodeClassSpec{})
+	withReservations.Status.CapacityReservations = []ec2v1.CapacityReservation{
+		{ID: "cr-1", InstanceType: "m5.large", AvailabilityZone: "us-east-1a"},
+		{ID: "cr-2", InstanceType: "m5.large", AvailabilityZone: "us-east-1c"},
+		{ID: "cr-3", InstanceType: "c5.large", AvailabilityZone: "us-east-1a"},
+	}
+	reservedPrice := 0.096 * reservedPriceFraction
 
 	tests := []struct {
 		name  string
@@ -333,6 +340,43 @@ func TestOfferings(t *testing.T) {
 		name:  "zone id requirement offline, where zone ids are unknown",
 		zones: threeZones,
 		pool:  nodePool("p", m5, req(wellknown.TopologyZoneIDLabel, corev1.NodeSelectorOpIn, "use1-az4")),
+	}, {
+		name:  "a reservation of the type in an allowed zone is a reserved offering, priced near zero",
+		zones: threeZones[:2],
+		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved", "on-demand")),
+		class: withReservations,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1b", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1"},
+		},
+	}, {
+		name:  "a pool that allows only reserved gets only the reservations",
+		zones: threeZones,
+		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved")),
+		class: withReservations,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1"},
+			{Zone: "us-east-1c", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-2"},
+		},
+	}, {
+		name:  "a pool that does not allow reserved does not use the reservations",
+		zones: threeZones[:1],
+		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "on-demand", "spot")),
+		class: withReservations,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1a", CapacityType: "spot", Price: 0.096, PriceKnown: false, Available: true},
+		},
+	}, {
+		name:  "a pool with no capacity type requirement does not use the reservations either",
+		zones: threeZones[:1],
+		pool:  nodePool("p", m5),
+		class: withReservations,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1a", CapacityType: "spot", Price: 0.096, PriceKnown: false, Available: true},
+		},
 	}, {
 		name:  "a type without a price is never available",
 		zones: threeZones[:1],

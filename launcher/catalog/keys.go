@@ -51,16 +51,21 @@ func classKeyOf(nc *ec2v1.EC2NodeClass) (objectKey, error) {
 }
 
 // subnetZones fingerprints the zones of a node class's resolved subnets,
-// which limit where its nodes can go. They live in the status, which does not
-// bump the generation, so they are hashed on every lookup; the hash is of a
-// handful of short strings and does not allocate.
+// which limit where its nodes can go, and its capacity reservations, which
+// add offerings. They live in the status, which does not bump the
+// generation, so they are hashed on every lookup; the hash is of a handful
+// of short strings and does not allocate.
 func subnetZones(nc *ec2v1.EC2NodeClass) uint64 {
-	if nc == nil || len(nc.Status.Subnets) == 0 {
+	if nc == nil || len(nc.Status.Subnets) == 0 && len(nc.Status.CapacityReservations) == 0 {
 		return 0
 	}
 	h := uint64(fnvOffset64)
 	for i := range nc.Status.Subnets {
 		h = fnvAdd(h, nc.Status.Subnets[i].Zone)
+	}
+	for i := range nc.Status.CapacityReservations {
+		cr := &nc.Status.CapacityReservations[i]
+		h = fnvAdd(fnvAdd(fnvAdd(h, cr.ID), cr.InstanceType), cr.AvailabilityZone)
 	}
 	return h
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
 )
@@ -8,6 +9,13 @@ import (
 // capacityTypes are the capacity types the catalog offers, in the order
 // offerings list them.
 var capacityTypes = []string{wellknown.CapacityTypeOnDemand, wellknown.CapacityTypeSpot}
+
+// reservedPriceFraction is the share of the on-demand price a reserved
+// offering is priced at. A reservation is paid for whether it is used or
+// not, so launching into it costs next to nothing, and ranking by price
+// tries it before anything else; as Karpenter does, it is not quite free,
+// so that a larger reserved type still ranks above a smaller one.
+const reservedPriceFraction = 1e-7
 
 // Offering is one way to launch an instance type: in a zone, with a capacity
 // type, at an hourly price.
@@ -29,6 +37,9 @@ type Offering struct {
 	Available bool `json:"available"`
 	// UnavailableReason says why the offering is not available.
 	UnavailableReason string `json:"unavailableReason,omitempty"`
+	// ReservationID is the capacity reservation an offering of capacity
+	// type reserved launches into; empty for the others.
+	ReservationID string `json:"reservationID,omitempty"`
 }
 
 // Matches reports whether a node launched from the offering satisfies reqs
@@ -97,6 +108,16 @@ type offeringBuilder struct {
 	zones []Zone
 	// capacityTypes are the capacity types the pool allows.
 	capacityTypes []string
+	// reservations are the class's capacity reservations by instance type,
+	// in the zones allowed, when the pool allows capacity type reserved.
+	reservations map[string][]reservation
+}
+
+// reservation is a capacity reservation of the node class, in an allowed
+// zone.
+type reservation struct {
+	id   string
+	zone Zone
 }
 
 // appendOfferings appends the offerings of one type to dst.
@@ -132,5 +153,34 @@ func (b *offeringBuilder) appendOfferings(dst Offerings, name string) Offerings 
 			dst = append(dst, o)
 		}
 	}
+	for _, r := range b.reservations[name] {
+		o := Offering{Zone: r.zone.Name, ZoneID: r.zone.ID, CapacityType: wellknown.CapacityTypeReserved,
+			Price: onDemand * reservedPriceFraction, PriceKnown: true, Available: true, ReservationID: r.id}
+		if reason, unavailable := b.unavailable[offeringKey{name, r.zone.Name, wellknown.CapacityTypeReserved}]; unavailable {
+			o.Available, o.UnavailableReason = false, reason
+		}
+		dst = append(dst, o)
+	}
 	return dst
+}
+
+// classReservations are the node class's capacity reservations by instance
+// type, those in the zones given.
+func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone) map[string][]reservation {
+	if nc == nil || len(nc.Status.CapacityReservations) == 0 {
+		return nil
+	}
+	byName := map[string]Zone{}
+	for _, z := range zones {
+		byName[z.Name] = z
+	}
+	out := map[string][]reservation{}
+	for _, cr := range nc.Status.CapacityReservations {
+		z, ok := byName[cr.AvailabilityZone]
+		if !ok {
+			continue
+		}
+		out[cr.InstanceType] = append(out[cr.InstanceType], reservation{id: cr.ID, zone: z})
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/instance"
 	"github.com/tailor-project/tailor/launcher/launchtemplate"
@@ -248,6 +249,9 @@ func launchCalls(t *testing.T, fleet *ec2.CreateFleetInput, templates map[string
 		for _, o := range cfg.Overrides {
 			used[[2]string{"subnet", aws.ToString(o.SubnetId)}] = true
 		}
+		if crs := lt.LaunchTemplateData.CapacityReservationSpecification; crs != nil && crs.CapacityReservationTarget != nil {
+			used[[2]string{"capacity-reservation", aws.ToString(crs.CapacityReservationTarget.CapacityReservationId)}] = true
+		}
 	}
 	for _, r := range slices.SortedFunc(maps.Keys(used), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
 		for _, action := range []string{"ec2:CreateFleet", "ec2:RunInstances"} {
@@ -270,12 +274,20 @@ func TestLaunchIsWhatTheIAMPolicyAllows(t *testing.T) {
 	}{
 		{"on-demand", wellknown.CapacityTypeOnDemand, "pool"},
 		{"spot", wellknown.CapacityTypeSpot, "pool"},
+		{"into a capacity reservation", wellknown.CapacityTypeReserved, "pool"},
 		{"a claim of no NodePool", wellknown.CapacityTypeOnDemand, ""},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			w := newWorld(t)
+			if tc.capacityType == wellknown.CapacityTypeReserved {
+				cr, err := w.sim.AddCapacityReservation(ec2sim.CapacityReservation{InstanceType: "m5.large", AvailabilityZone: "us-east-1a", TotalInstanceCount: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.class.Status.CapacityReservations = []ec2v1.CapacityReservation{{ID: cr.ID, InstanceType: "m5.large", AvailabilityZone: "us-east-1a", OwnerID: cr.OwnerID}}
+			}
 			rec := &recorder{Client: w.ec2, templates: map[string]*ec2.CreateLaunchTemplateInput{}}
 			w.launcher.EC2 = rec
 			w.launcher.Templates = launchtemplate.NewProvider(rec, testCluster)

@@ -2,13 +2,16 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"k8s.io/klog/v2"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
+	"github.com/tailor-project/tailor/apis/wellknown"
 	"github.com/tailor-project/tailor/launcher/awserr"
 	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/launcher/instance"
@@ -82,6 +85,48 @@ func (l *Launcher) Launch(ctx context.Context, req Request) (*Result, error) {
 	if len(existing) > 0 {
 		return l.adopt(req, existing), nil
 	}
+	res, err := l.launch(ctx, req)
+	var notLaunchable *NotLaunchableError
+	if !errors.As(err, &notLaunchable) || notLaunchable.Reason != ReasonInsufficientCapacity || capacityType(req.InstanceTypes) != wellknown.CapacityTypeReserved {
+		return res, err
+	}
+	// The reservations were full: the claim goes on-demand or spot, if it
+	// allows them, without waiting for the scheduler to decide again.
+	full := notLaunchable.Offerings
+	req.InstanceTypes = withoutReserved(req.InstanceTypes)
+	if capacityType(req.InstanceTypes) == "" {
+		return nil, err
+	}
+	klog.FromContext(ctx).Info("Capacity reservations full, launching without them", "nodeClaim", claim.Name, "refused", describeOfferings(full))
+	res, err = l.launch(ctx, req)
+	switch {
+	case res != nil:
+		res.Unavailable = append(full, res.Unavailable...)
+	case errors.As(err, &notLaunchable) && notLaunchable.Reason == ReasonInsufficientCapacity:
+		notLaunchable.Offerings = append(full, notLaunchable.Offerings...)
+	}
+	return res, err
+}
+
+// withoutReserved copies types with their reserved offerings unavailable.
+func withoutReserved(types []*catalog.InstanceType) []*catalog.InstanceType {
+	out := make([]*catalog.InstanceType, 0, len(types))
+	for _, it := range types {
+		cp := *it
+		cp.Offerings = slices.Clone(it.Offerings)
+		for i := range cp.Offerings {
+			if o := &cp.Offerings[i]; o.CapacityType == wellknown.CapacityTypeReserved && o.Available {
+				o.Available, o.UnavailableReason = false, "capacity reservation full"
+			}
+		}
+		out = append(out, &cp)
+	}
+	return out
+}
+
+// launch makes one CreateFleet call, in the market capacityType picks.
+func (l *Launcher) launch(ctx context.Context, req Request) (*Result, error) {
+	claim := req.NodeClaim
 	ct := capacityType(req.InstanceTypes)
 	if ct == "" {
 		return nil, &NotLaunchableError{Reason: ReasonInsufficientCapacity, Message: "no offering the NodeClaim allows is available", Offerings: unavailableOfferings(req.InstanceTypes)}
@@ -110,14 +155,14 @@ func (l *Launcher) Launch(ctx context.Context, req Request) (*Result, error) {
 func (l *Launcher) adopt(req Request, found []*instance.Instance) *Result {
 	slices.SortFunc(found, func(a, b *instance.Instance) int { return a.LaunchTime.Compare(b.LaunchTime) })
 	inst := found[0]
-	res := &Result{Instance: inst, Adopted: true, Offering: catalog.Offering{Zone: inst.Zone, CapacityType: inst.CapacityType}}
+	res := &Result{Instance: inst, Adopted: true, Offering: catalog.Offering{Zone: inst.Zone, CapacityType: inst.CapacityType, ReservationID: inst.CapacityReservationID}}
 	for _, it := range req.InstanceTypes {
 		if it.Name != inst.Type {
 			continue
 		}
 		res.InstanceType = it
 		for _, o := range it.Offerings {
-			if o.Zone == inst.Zone && o.CapacityType == inst.CapacityType {
+			if o.Zone == inst.Zone && o.CapacityType == inst.CapacityType && o.ReservationID == inst.CapacityReservationID {
 				res.Offering = o
 			}
 		}

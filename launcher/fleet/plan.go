@@ -25,9 +25,11 @@ type pool struct {
 	subnet       string
 }
 
-// capacityType picks the market to launch in: spot when the claim allows it
-// and some spot offering is available, since it is the cheaper market the
-// claim accepts; else on-demand. "" when nothing is available.
+// capacityType picks the market to launch in: a capacity reservation when
+// the claim allows one and one is available, since it is paid for already;
+// else spot when the claim allows it and some spot offering is available,
+// since it is the cheaper market the claim accepts; else on-demand. "" when
+// nothing is available.
 func capacityType(types []*catalog.InstanceType) string {
 	available := sets.New[string]()
 	for _, it := range types {
@@ -37,7 +39,7 @@ func capacityType(types []*catalog.InstanceType) string {
 			}
 		}
 	}
-	for _, ct := range []string{wellknown.CapacityTypeSpot, wellknown.CapacityTypeOnDemand} {
+	for _, ct := range []string{wellknown.CapacityTypeReserved, wellknown.CapacityTypeSpot, wellknown.CapacityTypeOnDemand} {
 		if available.Has(ct) {
 			return ct
 		}
@@ -77,8 +79,17 @@ func pools(types []*catalog.InstanceType, ct string, subnets map[string]string) 
 			cmp.Compare(a.offering.Zone, b.offering.Zone))
 	})
 	kept := sets.New[string]()
+	// Two reservations of a type in a zone would be two overrides of the
+	// same type and subnet, which CreateFleet's answer cannot tell apart:
+	// the first is kept.
+	seen := sets.New[overrideKey]()
 	n := 0
 	for _, p := range out {
+		k := overrideKey{p.instanceType.Name, p.subnet}
+		if seen.Has(k) {
+			continue
+		}
+		seen.Insert(k)
 		if !kept.Has(p.instanceType.Name) {
 			if kept.Len() == maxInstanceTypes {
 				continue

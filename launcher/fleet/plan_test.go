@@ -28,6 +28,8 @@ func TestCapacityType(t *testing.T) {
 		{"spot unavailable", catalog.Offerings{offering("a", "on-demand", 1, true), offering("a", "spot", 0.3, false)}, "on-demand"},
 		{"on-demand only", catalog.Offerings{offering("a", "on-demand", 1, true)}, "on-demand"},
 		{"nothing available", catalog.Offerings{offering("a", "on-demand", 1, false)}, ""},
+		{"a reservation before spot", catalog.Offerings{offering("a", "on-demand", 1, true), offering("a", "spot", 0.3, true), offering("a", "reserved", 1e-7, true)}, "reserved"},
+		{"a full reservation", catalog.Offerings{offering("a", "on-demand", 1, true), offering("a", "spot", 0.3, true), offering("a", "reserved", 1e-7, false)}, "spot"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,6 +37,25 @@ func TestCapacityType(t *testing.T) {
 				t.Errorf("capacityType = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPoolsOneOverridePerReservedTypeAndSubnet: two reservations of a type
+// in a zone are one override, the first's, since CreateFleet's answer
+// names an override by type and subnet only.
+func TestPoolsOneOverridePerReservedTypeAndSubnet(t *testing.T) {
+	reserved := func(zone, id string) catalog.Offering {
+		o := offering(zone, "reserved", 1e-7, true)
+		o.ReservationID = id
+		return o
+	}
+	types := []*catalog.InstanceType{{Name: "m5.large", Offerings: catalog.Offerings{reserved("a", "cr-1"), reserved("a", "cr-2"), reserved("b", "cr-3")}}}
+	var got []string
+	for _, p := range pools(types, "reserved", map[string]string{"a": "subnet-a", "b": "subnet-b"}) {
+		got = append(got, p.subnet+"/"+p.offering.ReservationID)
+	}
+	if want := []string{"subnet-a/cr-1", "subnet-b/cr-3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pools %v, want %v", got, want)
 	}
 }
 

@@ -24,9 +24,16 @@ func (l *Launcher) fleetInput(req Request, ct string, configs []ec2types.FleetLa
 	if ct == wellknown.CapacityTypeSpot {
 		target = ec2types.DefaultTargetCapacityTypeSpot
 	}
+	// A reserved launch that finds its reservations full is followed by
+	// one on-demand or spot, which EC2 would refuse as a different request
+	// under the same token; the reserved one has a token of its own.
+	token := string(req.NodeClaim.UID)
+	if ct == wellknown.CapacityTypeReserved {
+		token += "-reserved"
+	}
 	return &ec2.CreateFleetInput{
 		Type:                  ec2types.FleetTypeInstant,
-		ClientToken:           aws.String(string(req.NodeClaim.UID)),
+		ClientToken:           aws.String(token),
 		LaunchTemplateConfigs: configs,
 		TargetCapacitySpecification: &ec2types.TargetCapacitySpecificationRequest{
 			TotalTargetCapacity:       aws.Int32(1),

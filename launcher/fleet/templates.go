@@ -35,9 +35,10 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 		return nil, nil, err
 	}
 	type group struct {
-		image   string
-		maxPods int32
-		efas    int32
+		image       string
+		maxPods     int32
+		efas        int32
+		reservation string
 	}
 	wantsEFA := requestsEFA(claim)
 	var order []group
@@ -47,7 +48,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 		if !ok {
 			continue
 		}
-		g := group{image: ami.ID}
+		g := group{image: ami.ID, reservation: p.offering.ReservationID}
 		if writesPodLimit(nc, family) {
 			g.maxPods = int32(p.instanceType.Capacity.Pods().Value())
 		}
@@ -91,6 +92,9 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			Tags:            ltTags,
 			Spot:            ct == wellknown.CapacityTypeSpot,
 			EFAs:            g.efas,
+			// A reserved launch goes into the offering's reservation, one
+			// template per reservation, as Karpenter's do.
+			CapacityReservationID: g.reservation,
 		})
 		if err != nil {
 			return nil, nil, err

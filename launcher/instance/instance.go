@@ -14,9 +14,12 @@ type Instance struct {
 	ID   string
 	Type string
 	Zone string
-	// CapacityType is wellknown.CapacityTypeOnDemand or CapacityTypeSpot.
+	// CapacityType is wellknown.CapacityTypeOnDemand, CapacityTypeSpot or,
+	// for an instance in a capacity reservation, CapacityTypeReserved.
 	CapacityType string
-	ImageID      string
+	// CapacityReservationID is the reservation the instance runs in, if any.
+	CapacityReservationID string
+	ImageID               string
 	// State is EC2's state name: pending, running, shutting-down, ...
 	State      ec2types.InstanceStateName
 	LaunchTime time.Time
@@ -58,8 +61,12 @@ func fromEC2(in *ec2types.Instance) *Instance {
 	if in.State != nil {
 		out.State = in.State.Name
 	}
-	if in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot {
+	switch {
+	case in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot:
 		out.CapacityType = wellknown.CapacityTypeSpot
+	case aws.ToString(in.CapacityReservationId) != "":
+		out.CapacityType = wellknown.CapacityTypeReserved
+		out.CapacityReservationID = aws.ToString(in.CapacityReservationId)
 	}
 	for _, t := range in.Tags {
 		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)

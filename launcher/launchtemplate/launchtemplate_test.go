@@ -110,6 +110,25 @@ func TestTagSpecifications(t *testing.T) {
 	}
 }
 
+// TestCapacityReservationTarget: a template for a reservation targets it,
+// and one without names none, leaving EC2's default (open reservations).
+func TestCapacityReservationTarget(t *testing.T) {
+	for _, id := range []string{"", "cr-0123456789abcdef0"} {
+		s := &Spec{NodeClass: &ec2v1.EC2NodeClass{}, Family: ec2v1.AMIFamilyAL2023, ImageID: "ami-1", CapacityReservationID: id}
+		d, err := s.data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		crs := d.CapacityReservationSpecification
+		switch {
+		case id == "" && crs != nil:
+			t.Errorf("a template of no reservation has %+v", crs)
+		case id != "" && (crs == nil || crs.CapacityReservationTarget == nil || aws.ToString(crs.CapacityReservationTarget.CapacityReservationId) != id):
+			t.Errorf("a template of reservation %s has %+v", id, crs)
+		}
+	}
+}
+
 // TestEnsureAndDelete: equal specs share a template, a changed one gets
 // another, and deleting a class's templates deletes those and no others.
 func TestEnsureAndDelete(t *testing.T) {

@@ -40,6 +40,11 @@ type Spec struct {
 	// network card; zero for none. Only claims whose pods request
 	// vpc.amazonaws.com/efa ask for them.
 	EFAs int32
+	// CapacityReservationID is the On-Demand Capacity Reservation the
+	// template's instances are launched into; empty for none. EC2 then
+	// launches into that reservation only, or fails with
+	// ReservationCapacityExceeded when it is full.
+	CapacityReservationID string
 }
 
 // defaultMetadataOptions require IMDSv2 and keep the metadata service one
@@ -73,6 +78,11 @@ func (s *Spec) data() (*ec2types.RequestLaunchTemplateData, error) {
 		d.TagSpecifications = append(d.TagSpecifications, ec2types.LaunchTemplateTagSpecificationRequest{
 			ResourceType: ec2types.ResourceTypeSpotInstancesRequest, Tags: ec2Tags(s.Tags),
 		})
+	}
+	if s.CapacityReservationID != "" {
+		d.CapacityReservationSpecification = &ec2types.LaunchTemplateCapacityReservationSpecificationRequest{
+			CapacityReservationTarget: &ec2types.CapacityReservationTarget{CapacityReservationId: aws.String(s.CapacityReservationID)},
+		}
 	}
 	if s.InstanceProfile != "" {
 		d.IamInstanceProfile = &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Name: aws.String(s.InstanceProfile)}

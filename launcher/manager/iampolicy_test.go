@@ -78,9 +78,9 @@ type iamRule struct {
 
 var launcherIAMRules = []iamRule{
 	{
-		name:    "launches use the subnets, security groups and images node classes select, untagged by Tailor",
+		name:    "launches use the subnets, security groups, images and capacity reservations node classes select, untagged by Tailor",
 		actions: []string{"ec2:CreateFleet", "ec2:RunInstances"},
-		kinds:   []string{"image", "snapshot", "security-group", "subnet"},
+		kinds:   []string{"image", "snapshot", "security-group", "subnet", "capacity-reservation"},
 	},
 	{
 		name:       "launches use only Tailor's launch templates",

@@ -88,7 +88,7 @@ func TestManifests(t *testing.T) {
 	}
 	for _, need := range []string{
 		"ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:TerminateInstances",
-		"ec2:DescribeInstances", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeImages", "ec2:CreateTags",
+		"ec2:DescribeInstances", "ec2:DescribeCapacityReservations", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeImages", "ec2:CreateTags",
 		"ssm:GetParameter", "iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:PassRole", "pricing:GetProducts",
 	} {
 		if !actions[need] {

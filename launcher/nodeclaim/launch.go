@@ -243,6 +243,9 @@ func (l *Launch) launched(claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeClass, resul
 			claim.Labels[wellknown.ZoneLabel] = inst.Zone
 			claim.Labels[wellknown.CapacityTypeLabel] = inst.CapacityType
 			claim.Labels[wellknown.EC2NodeClassLabel] = nc.Name
+			if inst.CapacityReservationID != "" {
+				claim.Labels[wellknown.CapacityReservationIDLabel] = inst.CapacityReservationID
+			}
 			if result.Offering.ZoneID != "" {
 				claim.Labels[wellknown.TopologyZoneIDLabel] = result.Offering.ZoneID
 			}

@@ -148,6 +148,9 @@ func (c *Controller) resolve(ctx context.Context, nc *ec2v1.EC2NodeClass) (recon
 		}
 		setCondition(nc, p.condition, metav1.ConditionTrue, reasonResolved, "")
 	}
+	if err := c.resolveCapacityReservations(ctx, nc); err != nil {
+		failures = append(failures, err)
+	}
 	setReady(nc)
 	c.recordTransitions(before, nc)
 	if !equality.Semantic.DeepEqual(before.Status, nc.Status) {
@@ -159,6 +162,28 @@ func (c *Controller) resolve(ctx context.Context, nc *ec2v1.EC2NodeClass) (recon
 		return reconcile.Result{}, fmt.Errorf("resolving EC2NodeClass %s: %w", nc.Name, errors.Join(failures...))
 	}
 	return reconcile.Result{RequeueAfter: c.refreshInterval()}, nil
+}
+
+// resolveCapacityReservations puts the reservations the class selects in its
+// status. They do not make the class Ready or not: a class whose
+// reservations are used up or gone still launches on-demand and spot, and a
+// term that selects nothing is told in an event. A failed call keeps what
+// the status had.
+func (c *Controller) resolveCapacityReservations(ctx context.Context, nc *ec2v1.EC2NodeClass) error {
+	if len(nc.Spec.CapacityReservationSelectorTerms) == 0 {
+		nc.Status.CapacityReservations = nil
+		return nil
+	}
+	reservations, unmatched, err := c.Resolver.CapacityReservations(ctx, nc)
+	if err != nil {
+		return err
+	}
+	nc.Status.CapacityReservations = reservations
+	if len(unmatched) > 0 {
+		c.Recorder.Eventf(nc, corev1.EventTypeWarning, "CapacityReservationsNotFound",
+			"no active capacity reservation matches %s", describeTerms(unmatched))
+	}
+	return nil
 }
 
 func (c *Controller) refreshInterval() time.Duration {

@@ -15,6 +15,7 @@ type EC2API interface {
 	ec2.DescribeSubnetsAPIClient
 	ec2.DescribeSecurityGroupsAPIClient
 	ec2.DescribeImagesAPIClient
+	ec2.DescribeCapacityReservationsAPIClient
 }
 
 // SSMAPI is the part of the SSM client that resolves AMI aliases.

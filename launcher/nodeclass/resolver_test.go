@@ -26,6 +26,13 @@ const testCluster = "resolver"
 // for a cluster on Kubernetes 1.34.
 func newResolver(t *testing.T) *Resolver {
 	t.Helper()
+	r, _ := newResolverWithSim(t)
+	return r
+}
+
+// newResolverWithSim is newResolver and the simulator it talks to.
+func newResolverWithSim(t *testing.T) (*Resolver, *ec2sim.Simulator) {
+	t.Helper()
 	sim, err := ec2sim.New(ec2sim.Options{ClusterName: testCluster, Seed: 1, Log: testr.New(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +50,7 @@ func newResolver(t *testing.T) *Resolver {
 		EC2: ec2.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
 		ClusterName: testCluster, Region: ec2sim.Region,
 		KubernetesVersion: func(context.Context) (string, error) { return "1.34", nil },
-	}
+	}, sim
 }
 
 func classWith(mutate func(*ec2v1.EC2NodeClass)) *ec2v1.EC2NodeClass {

@@ -29,6 +29,8 @@ type InstanceInfo struct {
 	// no DescribeVolumes, so this is where a test finds them; every volume of
 	// the instance has them.
 	VolumeTags map[string]string `json:"volumeTags,omitempty"`
+	// CapacityReservationID is the reservation the instance runs in, if any.
+	CapacityReservationID string `json:"capacityReservationID,omitempty"`
 	// NodeCapacity is the capacity its kubelet reports, or would report
 	// with no cluster attached, as its user data configures it: how a test
 	// sees what the launch asked of the node. Nil when the user data is
@@ -48,6 +50,7 @@ func (s *Simulator) Instances() []InstanceInfo {
 			ID: inst.ID, InstanceType: inst.Type.Name, Zone: inst.Zone.Name, CapacityType: inst.capacityType(),
 			State: inst.State.Name, PrivateDNSName: inst.privateDNSName(), LaunchTime: inst.LaunchTime, Joins: inst.boot != nil,
 			VolumeTags: withTags(inst.VolumeTags, nil), NodeCapacity: s.wouldReport(inst),
+			CapacityReservationID: inst.CapacityReservationID,
 		})
 	}
 	return out
@@ -172,6 +175,21 @@ func newAdmin(s *Simulator) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusCreated, release)
+	})
+	mux.HandleFunc("GET /_sim/capacityreservations", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.CapacityReservations())
+	})
+	mux.HandleFunc("POST /_sim/capacityreservations", func(w http.ResponseWriter, r *http.Request) {
+		var cr CapacityReservation
+		if !readJSON(w, r, &cr) {
+			return
+		}
+		stored, err := s.AddCapacityReservation(cr)
+		if err != nil {
+			writeAdminError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, stored)
 	})
 	mux.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Errorf("no admin endpoint %s %s", r.Method, r.URL.Path))

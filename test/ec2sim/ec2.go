@@ -37,6 +37,7 @@ func newEC2API(s *Simulator) *ec2API {
 		"DescribeLaunchTemplates":       e.describeLaunchTemplates,
 		"DeleteLaunchTemplate":          e.deleteLaunchTemplate,
 		"DescribeSpotPriceHistory":      e.describeSpotPriceHistory,
+		"DescribeCapacityReservations":  e.describeCapacityReservations,
 	}
 	return e
 }

@@ -145,7 +145,13 @@ func (s *Simulator) capacityErrorLocked(spec launchSpec) error {
 			return clientError("Unsupported", "The requested configuration is currently not supported for Spot: %s has no Spot market.", t)
 		}
 	}
-	if s.faults.insufficientCapacity(t, z, spec.capacityType()) {
+	if spec.Data.CapacityReservationID != "" {
+		// A reservation's instances are its own capacity: only the
+		// reservation's room limits them.
+		if err := s.reservationErrorLocked(spec); err != nil {
+			return err
+		}
+	} else if s.faults.insufficientCapacity(t, z, spec.capacityType()) {
 		e := &apiError{Status: http.StatusInternalServerError, Code: "InsufficientInstanceCapacity"}
 		if spec.Spot {
 			e.Message = "There is no Spot capacity available that matches your request."
@@ -202,6 +208,9 @@ func (s *Simulator) launchLocked(spec launchSpec, n int) []*instance {
 		devices = defaultBlockDevices(spec.Image)
 	}
 	var out []*instance
+	if r := s.world.reservations[spec.Data.CapacityReservationID]; r != nil {
+		n = min(n, s.reservationFreeLocked(r))
+	}
 	for range n {
 		ip, ok := spec.Subnet.allocate()
 		if !ok {
@@ -214,7 +223,8 @@ func (s *Simulator) launchLocked(spec launchSpec, n int) []*instance {
 			UserData: spec.Data.UserData, InstanceProfile: spec.Data.InstanceProfileName, ClientToken: spec.Token,
 			KeyName: spec.Data.KeyName, Metadata: metadata, BlockDevices: devices, VolumeTags: withTags(volumeTags, nil),
 			InterfaceDeleteOnTermination: deleteInterface, EFAs: efaInterfaces(spec.Data.NetworkInterfaces),
-			neverJoin: s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
+			neverJoin:             s.faults.neverJoin(spec.Type.Name, spec.Subnet.Zone.Name, spec.capacityType()),
+			CapacityReservationID: spec.Data.CapacityReservationID,
 		}
 		if public {
 			inst.PublicIP = s.world.allocatePublicIP()

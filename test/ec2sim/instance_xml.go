@@ -140,6 +140,7 @@ type instanceXML struct {
 	UsageOperation        string                        `xml:"usageOperation"`
 	MetadataOptions       metadataOptionsXML            `xml:"metadataOptions"`
 	CapacityPreference    string                        `xml:"capacityReservationSpecification>capacityReservationPreference"`
+	CapacityReservationID string                        `xml:"capacityReservationId,omitempty"`
 }
 
 // renderInstanceLocked is an instance as DescribeInstances shows it.
@@ -173,6 +174,9 @@ func (s *Simulator) renderInstanceLocked(inst *instance) instanceXML {
 	}
 	if r := inst.StateReason; r != nil {
 		out.StateReason = &stateReasonXML{Code: r.Code, Message: r.Message}
+	}
+	if inst.CapacityReservationID != "" {
+		out.CapacityReservationID, out.CapacityPreference = inst.CapacityReservationID, "capacity-reservations-only"
 	}
 	if inst.Spot {
 		out.InstanceLifecycle, out.SpotInstanceRequestID = "spot", inst.SpotRequestID

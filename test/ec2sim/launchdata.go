@@ -28,6 +28,9 @@ type launchData struct {
 	MarketType          string
 	SpotMaxPrice        string
 	Zone                string
+	// CapacityReservationID is the reservation the launch targets
+	// (CapacityReservationSpecification.CapacityReservationTarget).
+	CapacityReservationID string
 }
 
 type networkInterfaceSpec struct {
@@ -81,17 +84,18 @@ var taggableOnLaunch = map[string]bool{
 // receipt: user data is base64 and not too large, tags are well formed.
 func readLaunchData(p params) (launchData, error) {
 	d := launchData{
-		ImageID:             p.String("ImageId"),
-		InstanceType:        p.String("InstanceType"),
-		UserData:            p.String("UserData"),
-		KeyName:             p.String("KeyName"),
-		InstanceProfileName: p.String("IamInstanceProfile.Name"),
-		InstanceProfileARN:  p.String("IamInstanceProfile.Arn"),
-		SecurityGroupIDs:    p.Strings("SecurityGroupId"),
-		SecurityGroupNames:  p.Strings("SecurityGroup"),
-		MarketType:          p.String("InstanceMarketOptions.MarketType"),
-		SpotMaxPrice:        p.String("InstanceMarketOptions.SpotOptions.MaxPrice"),
-		Zone:                p.String("Placement.AvailabilityZone"),
+		ImageID:               p.String("ImageId"),
+		InstanceType:          p.String("InstanceType"),
+		UserData:              p.String("UserData"),
+		KeyName:               p.String("KeyName"),
+		InstanceProfileName:   p.String("IamInstanceProfile.Name"),
+		InstanceProfileARN:    p.String("IamInstanceProfile.Arn"),
+		SecurityGroupIDs:      p.Strings("SecurityGroupId"),
+		SecurityGroupNames:    p.Strings("SecurityGroup"),
+		MarketType:            p.String("InstanceMarketOptions.MarketType"),
+		SpotMaxPrice:          p.String("InstanceMarketOptions.SpotOptions.MaxPrice"),
+		Zone:                  p.String("Placement.AvailabilityZone"),
+		CapacityReservationID: p.String("CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId"),
 	}
 	if d.UserData != "" {
 		raw, err := base64.StdEncoding.DecodeString(d.UserData)
@@ -260,6 +264,7 @@ func (d launchData) overlay(o launchData) launchData {
 	set(&d.MarketType, o.MarketType)
 	set(&d.SpotMaxPrice, o.SpotMaxPrice)
 	set(&d.Zone, o.Zone)
+	set(&d.CapacityReservationID, o.CapacityReservationID)
 	if len(o.SecurityGroupIDs) > 0 || len(o.SecurityGroupNames) > 0 {
 		d.SecurityGroupIDs, d.SecurityGroupNames = o.SecurityGroupIDs, o.SecurityGroupNames
 	}

@@ -54,8 +54,10 @@ type instance struct {
 	LaunchTime      time.Time
 	Spot            bool
 	SpotRequestID   string
-	SecurityGroups  []*securityGroup
-	Tags            map[string]string
+	// CapacityReservationID is the reservation the instance runs in, if any.
+	CapacityReservationID string
+	SecurityGroups        []*securityGroup
+	Tags                  map[string]string
 	// UserData is base64, as EC2 stores and returns it. It may hold
 	// secrets and is never logged.
 	UserData        string

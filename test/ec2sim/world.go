@@ -70,6 +70,8 @@ type world struct {
 	instances        map[string]*instance
 	templates        map[string]*launchTemplate
 	instanceProfiles map[string]*instanceProfile
+	// reservations are the account's capacity reservations by id.
+	reservations map[string]*CapacityReservation
 	// tokens are the client tokens of RunInstances and CreateFleet.
 	tokens idempotency
 	// nextPublicIP numbers the public addresses handed out (publicip.go).
@@ -148,6 +150,7 @@ func newWorld(account, cluster string) (*world, error) {
 		onDemand:         catalog.StaticOnDemandPrices(),
 		ssmParameters:    map[string]string{},
 		instances:        map[string]*instance{},
+		reservations:     map[string]*CapacityReservation{},
 		templates:        map[string]*launchTemplate{},
 		instanceProfiles: map[string]*instanceProfile{},
 	}

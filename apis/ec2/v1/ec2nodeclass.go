@@ -44,6 +44,15 @@ type EC2NodeClassSpec struct {
 	// +kubebuilder:validation:XValidation:message="an amiSelectorTerm with an alias must be the only term",rule="!self.exists(t, has(t.alias)) || size(self) == 1"
 	// +kubebuilder:validation:XValidation:message="id may not be combined with tags, name or owner in an amiSelectorTerm",rule="!self.exists(t, has(t.id) && (has(t.tags) || has(t.name) || has(t.owner)))"
 	AMISelectorTerms []AMISelectorTerm `json:"amiSelectorTerms"`
+	// CapacityReservationSelectorTerms select On-Demand Capacity
+	// Reservations the nodes may be launched into, as capacity type
+	// "reserved"; the terms are ORed. Only active reservations are used.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=30
+	// +kubebuilder:validation:XValidation:message="expected exactly one, either tags or id",rule="self.all(t, has(t.tags) != has(t.id))"
+	// +kubebuilder:validation:XValidation:message="'ownerID' is only allowed with 'tags'",rule="self.all(t, !has(t.ownerID) || has(t.tags))"
+	CapacityReservationSelectorTerms []CapacityReservationSelectorTerm `json:"capacityReservationSelectorTerms,omitempty"`
 	// AMIFamily sets the user data format and default block devices. Implied
 	// by an alias; required otherwise.
 	// +optional
@@ -153,6 +162,26 @@ type AMISelectorTerm struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Owner string `json:"owner,omitempty"`
+}
+
+// CapacityReservationSelectorTerm selects capacity reservations by id, or
+// by tags and, optionally, the account that owns them.
+type CapacityReservationSelectorTerm struct {
+	// Tags the reservation must carry; "*" matches any value.
+	// +optional
+	// +kubebuilder:validation:MinProperties=1
+	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:message="empty tag keys or values aren't supported",rule="self.all(k, k != '' && self[k] != '')"
+	Tags map[string]string `json:"tags,omitempty"`
+	// ID of the reservation.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^cr-[0-9a-z]+$`
+	ID string `json:"id,omitempty"`
+	// OwnerID is the account that owns the reservation (one shared with this
+	// account); with tags only.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9]{12}$`
+	OwnerID string `json:"ownerID,omitempty"`
 }
 
 // KubeletConfiguration is the part of kubelet's configuration Tailor sets.
@@ -314,6 +343,11 @@ type EC2NodeClassStatus struct {
 	// +optional
 	// +listType=atomic
 	AMIs []AMI `json:"amis,omitempty"`
+	// CapacityReservations are the active reservations the
+	// capacityReservationSelectorTerms select.
+	// +optional
+	// +listType=atomic
+	CapacityReservations []CapacityReservation `json:"capacityReservations,omitempty"`
 	// InstanceProfile the nodes are launched with.
 	// +optional
 	InstanceProfile string `json:"instanceProfile,omitempty"`
@@ -353,6 +387,37 @@ type AMI struct {
 	Requirements []corev1.NodeSelectorRequirement `json:"requirements"`
 	// +optional
 	Deprecated bool `json:"deprecated,omitempty"`
+}
+
+// CapacityReservation is a resolved On-Demand Capacity Reservation.
+type CapacityReservation struct {
+	// +required
+	// +kubebuilder:validation:Pattern=`^cr-[0-9a-z]+$`
+	ID string `json:"id"`
+	// +required
+	InstanceType string `json:"instanceType"`
+	// +required
+	AvailabilityZone string `json:"availabilityZone"`
+	// OwnerID is the account that owns the reservation.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[0-9]{12}$`
+	OwnerID string `json:"ownerID"`
+	// InstanceMatchCriteria is "open" (any matching instance uses it) or
+	// "targeted" (only launches that name it).
+	// +optional
+	// +kubebuilder:validation:Enum=open;targeted
+	InstanceMatchCriteria string `json:"instanceMatchCriteria,omitempty"`
+	// EndTime is when the reservation ends; none for an unlimited one.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+	// ReservationType is "default" (an ODCR) or "capacity-block".
+	// +optional
+	// +kubebuilder:default=default
+	// +kubebuilder:validation:Enum=default;capacity-block
+	ReservationType string `json:"reservationType,omitempty"`
+	// State of the reservation, "active" for those listed.
+	// +optional
+	State string `json:"state,omitempty"`
 }
 
 // EC2NodeClass says how nodes are built on EC2.

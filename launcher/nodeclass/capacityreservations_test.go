@@ -1,0 +1,104 @@
+package nodeclass
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+	"github.com/tailor-project/tailor/test/ec2sim"
+)
+
+func TestCapacityReservations(t *testing.T) {
+	r, sim := newResolverWithSim(t)
+	add := func(cr ec2sim.CapacityReservation) string {
+		t.Helper()
+		got, err := sim.AddCapacityReservation(cr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.ID
+	}
+	ml := add(ec2sim.CapacityReservation{InstanceType: "m5.large", AvailabilityZone: "us-east-1a", TotalInstanceCount: 2, Tags: map[string]string{"team": "ml"}})
+	shared := add(ec2sim.CapacityReservation{InstanceType: "c5.xlarge", AvailabilityZone: "us-east-1b", TotalInstanceCount: 1, Tags: map[string]string{"team": "ml"}, OwnerID: "210987654321"})
+	expired := add(ec2sim.CapacityReservation{InstanceType: "m5.large", AvailabilityZone: "us-east-1a", TotalInstanceCount: 1, Tags: map[string]string{"team": "ml"}, State: "expired"})
+	other := add(ec2sim.CapacityReservation{InstanceType: "m5.xlarge", AvailabilityZone: "us-east-1c", TotalInstanceCount: 1})
+
+	tests := []struct {
+		name          string
+		terms         []ec2v1.CapacityReservationSelectorTerm
+		want          []string
+		wantUnmatched []string
+	}{
+		{"no terms", nil, nil, nil},
+		{"by id", []ec2v1.CapacityReservationSelectorTerm{{ID: other}}, []string{other}, nil},
+		{"by tags, active only, any owner", []ec2v1.CapacityReservationSelectorTerm{{Tags: map[string]string{"team": "ml"}}}, []string{ml, shared}, nil},
+		{"by tags of an owner", []ec2v1.CapacityReservationSelectorTerm{{Tags: map[string]string{"team": "*"}, OwnerID: "210987654321"}}, []string{shared}, nil},
+		{"an expired one is not selected", []ec2v1.CapacityReservationSelectorTerm{{ID: expired}, {ID: ml}}, []string{ml}, []string{"id " + expired}},
+		{"terms are ORed, without duplicates", []ec2v1.CapacityReservationSelectorTerm{{ID: ml}, {Tags: map[string]string{"team": "ml"}}}, []string{ml, shared}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc := classWith(func(nc *ec2v1.EC2NodeClass) { nc.Spec.CapacityReservationSelectorTerms = tt.terms })
+			got, unmatched, err := r.CapacityReservations(context.Background(), nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, cr := range got {
+				ids = append(ids, cr.ID)
+				if cr.State != "active" || cr.ReservationType != "default" || cr.InstanceMatchCriteria != "targeted" || cr.OwnerID == "" {
+					t.Errorf("reservation %+v", cr)
+				}
+			}
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(ids, want) {
+				t.Errorf("reservations %v, want %v", ids, want)
+			}
+			if !slices.Equal(unmatched, tt.wantUnmatched) {
+				t.Errorf("unmatched %v, want %v", unmatched, tt.wantUnmatched)
+			}
+		})
+	}
+}
+
+// TestControllerResolvesCapacityReservations: the class's status lists the
+// reservations it selects; a term that selects none is an event and leaves
+// the class Ready.
+func TestControllerResolvesCapacityReservations(t *testing.T) {
+	nc := classWith(func(nc *ec2v1.EC2NodeClass) {
+		nc.Spec.CapacityReservationSelectorTerms = []ec2v1.CapacityReservationSelectorTerm{{Tags: map[string]string{"team": "ml"}}, {ID: "cr-0123456789abcdef0"}}
+	})
+	c, kube, recorder, _ := newController(t, nc)
+	r, sim := newResolverWithSim(t)
+	c.Resolver = r
+	cr, err := sim.AddCapacityReservation(ec2sim.CapacityReservation{InstanceType: "m5.large", AvailabilityZone: "us-east-1a", TotalInstanceCount: 2, Tags: map[string]string{"team": "ml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcileClass(t, c, "default")
+	got := &ec2v1.EC2NodeClass{}
+	if err := kube.Get(context.Background(), types.NamespacedName{Name: "default"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if ready, why := IsReady(got); !ready {
+		t.Errorf("class not Ready: %s", why)
+	}
+	want := []ec2v1.CapacityReservation{{ID: cr.ID, InstanceType: "m5.large", AvailabilityZone: "us-east-1a", OwnerID: cr.OwnerID,
+		InstanceMatchCriteria: "targeted", ReservationType: "default", State: "active"}}
+	if !slices.Equal(got.Status.CapacityReservations, want) {
+		t.Errorf("status.capacityReservations %+v, want %+v", got.Status.CapacityReservations, want)
+	}
+	var events []string
+	for len(recorder.Events) > 0 {
+		events = append(events, <-recorder.Events)
+	}
+	if !slices.ContainsFunc(events, func(e string) bool {
+		return strings.Contains(e, "CapacityReservationsNotFound") && strings.Contains(e, "cr-0123456789abcdef0")
+	}) {
+		t.Errorf("events %q, want one saying cr-0123456789abcdef0 matches nothing", events)
+	}
+}
