@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/component-helpers/storage/ephemeral"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tailor-project/tailor/launcher/fieldindex"
@@ -84,13 +85,14 @@ func (t *NodeTermination) volumesStaying(ctx context.Context, node *corev1.Node)
 }
 
 // claimName is the PersistentVolumeClaim a pod's volume uses, "" for other
-// volumes; a generic ephemeral volume's claim is named after pod and volume.
+// volumes; a generic ephemeral volume's claim is named as the ephemeral
+// volume controller names it.
 func claimName(pod *corev1.Pod, v corev1.Volume) string {
 	switch {
 	case v.PersistentVolumeClaim != nil:
 		return v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		return pod.Name + "-" + v.Name
+		return ephemeral.VolumeClaimName(pod, &v)
 	}
 	return ""
 }

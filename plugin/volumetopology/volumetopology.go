@@ -31,6 +31,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/component-helpers/storage/ephemeral"
 )
 
 // Zone labels a PersistentVolume may carry, as VolumeZone reads them.
@@ -93,14 +94,15 @@ func (r Reader) Constrain(pod *corev1.Pod) (*corev1.Pod, error) {
 	return out, nil
 }
 
-// claimName is the claim a volume mounts: its own, or the one a generic
-// ephemeral volume gets, named after the pod and the volume.
+// claimName is the PersistentVolumeClaim a pod's volume uses, "" for other
+// volumes; a generic ephemeral volume's claim is named as the ephemeral
+// volume controller names it.
 func claimName(pod *corev1.Pod, v corev1.Volume) string {
 	switch {
 	case v.PersistentVolumeClaim != nil:
 		return v.PersistentVolumeClaim.ClaimName
 	case v.Ephemeral != nil:
-		return pod.Name + "-" + v.Name
+		return ephemeral.VolumeClaimName(pod, &v)
 	}
 	return ""
 }
