@@ -16,7 +16,10 @@ import (
 // the very first fetch makes callers wait. A failed fetch is retried after
 // retryAfter rather than on every call, so an outage costs one failed call
 // per interval, not one per lookup, and it is logged once, when it starts,
-// and once more when it ends.
+// and once more when it ends. While nothing was ever fetched, the retry
+// comes sooner, from firstRetry doubling up to retryAfter: with nothing to
+// serve, every launch waits for it, and a paginated first read under
+// throttling fails often enough that a minute's wait would stall a burst.
 type refreshed[T any] struct {
 	// name says what the value is, in logs.
 	name       string
@@ -41,7 +44,12 @@ type refreshed[T any] struct {
 	failing bool
 	// lastErr is the error of a failed first fetch, returned until due.
 	lastErr error
+	// firstFailures counts the failed fetches before the first good one.
+	firstFailures int
 }
+
+// firstRetry is the first wait after a failed first fetch.
+const firstRetry = 2 * time.Second
 
 // get returns the value and its version, fetching first when it is due.
 func (r *refreshed[T]) get(ctx context.Context) (T, uint64, error) {
@@ -73,7 +81,7 @@ func (r *refreshed[T]) get(ctx context.Context) (T, uint64, error) {
 		if r.failing {
 			logger.Info("Refreshing from AWS works again", "what", r.name)
 		}
-		r.value, r.version, r.due, r.failing, r.lastErr = fresh, r.version+1, now.Add(r.ttl), false, nil
+		r.value, r.version, r.due, r.failing, r.lastErr, r.firstFailures = fresh, r.version+1, now.Add(r.ttl), false, nil, 0
 		return r.value, r.version, nil
 	}
 
@@ -86,6 +94,8 @@ func (r *refreshed[T]) get(ctx context.Context) (T, uint64, error) {
 		serving = r.fallbackName
 	default:
 		r.lastErr = err
+		r.due = now.Add(min(r.retryAfter, firstRetry<<min(r.firstFailures, 16)))
+		r.firstFailures++
 		if !r.failing {
 			r.failing = true
 			logger.Error(err, "Cannot read from AWS", "what", r.name, "retryIn", r.retryAfter)

@@ -265,6 +265,22 @@ func TestThrottlingExhausted(t *testing.T) {
 	if got := fake.callCount("DescribeAvailabilityZones"); got != attempts {
 		t.Errorf("a lookup before the retry was due called EC2 again (%d calls)", got)
 	}
+	// Nothing to serve yet: the retry comes after 2s, then 4s, not after
+	// a minute.
+	clock.SetTime(testNow.Add(2 * time.Second))
+	if _, err := source.Snapshot(ctx); err == nil {
+		t.Error("Snapshot succeeded while EC2 still throttles")
+	}
+	if got := fake.callCount("DescribeAvailabilityZones"); got != 2*attempts {
+		t.Errorf("%d calls 2s after a failed first read, want a second try (%d)", got, 2*attempts)
+	}
+	clock.SetTime(testNow.Add(5 * time.Second))
+	if _, err := source.Snapshot(ctx); err == nil {
+		t.Error("a lookup before the doubled retry was due succeeded")
+	}
+	if got := fake.callCount("DescribeAvailabilityZones"); got != 2*attempts {
+		t.Errorf("%d calls 3s after the second failure, want none before 4s", got)
+	}
 	if got := logs.containing("Cannot read from AWS"); got != 1 {
 		t.Errorf("the outage was logged %d times, want once", got)
 	}

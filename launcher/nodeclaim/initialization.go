@@ -32,7 +32,10 @@ const (
 
 // Initialization marks a claim Initialized once its Node can take the pods
 // it was bought for: Ready, without startup taints, and advertising every
-// extended resource the claim expects.
+// extended resource those pods request (the claim's spec.resources), as
+// Karpenter's does. What the type could offer beyond that is not waited
+// for: an EFA adapter is attached only when a pod asks for one, so a node
+// of an EFA type launched for other pods never advertises it.
 type Initialization struct {
 	Client   client.Client
 	Recorder record.EventRecorder
@@ -97,7 +100,7 @@ func notInitialized(claim *karpv1.NodeClaim, node *corev1.Node) (reason, message
 		return ReasonStartupTaintsExist, fmt.Sprintf("node %s still has startup taints %s", node.Name, strings.Join(startup, ", "))
 	}
 	var missing []string
-	for name, q := range claim.Status.Capacity {
+	for name, q := range claim.Spec.Resources.Requests {
 		if !extended(name) || q.IsZero() {
 			continue
 		}

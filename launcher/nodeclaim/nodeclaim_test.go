@@ -131,13 +131,17 @@ func TestLiveness(t *testing.T) {
 }
 
 // TestNotInitialized: a node is initialized when it is Ready, its startup
-// taints are gone and it advertises the claim's extended resources.
+// taints are gone and it advertises the extended resources its pods
+// requested; what else its type could offer (here an EFA adapter) is not
+// waited for.
 func TestNotInitialized(t *testing.T) {
 	gpu := corev1.ResourceName("nvidia.com/gpu")
+	efa := corev1.ResourceName("vpc.amazonaws.com/efa")
 	startup := corev1.Taint{Key: "agent.example.com/not-ready", Effect: corev1.TaintEffectNoSchedule}
 	claim := &karpv1.NodeClaim{
-		Spec:   karpv1.NodeClaimSpec{StartupTaints: []corev1.Taint{startup}},
-		Status: karpv1.NodeClaimStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), gpu: resource.MustParse("1")}},
+		Spec: karpv1.NodeClaimSpec{StartupTaints: []corev1.Taint{startup},
+			Resources: karpv1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), gpu: resource.MustParse("1")}}},
+		Status: karpv1.NodeClaimStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), gpu: resource.MustParse("1"), efa: resource.MustParse("1")}},
 	}
 	ready := []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
 	withGPU := corev1.ResourceList{gpu: resource.MustParse("1")}
