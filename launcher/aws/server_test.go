@@ -26,10 +26,14 @@ type fakeAWS struct {
 	mu       sync.Mutex
 	calls    map[string]int
 	throttle map[string]int
+	// operations are the distinct invocations of each action: the SDK
+	// sends the same invocation id with every attempt of one call, so a
+	// retry after a dropped connection is not a second read.
+	operations map[string]map[string]bool
 }
 
 func newFakeAWS(t *testing.T) (*fakeAWS, *httptest.Server) {
-	f := &fakeAWS{t: t, calls: map[string]int{}, throttle: map[string]int{}}
+	f := &fakeAWS{t: t, calls: map[string]int{}, throttle: map[string]int{}, operations: map[string]map[string]bool{}}
 	server := httptest.NewServer(f)
 	t.Cleanup(server.Close)
 	return f, server
@@ -47,6 +51,7 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := r.PostForm.Get("Action")
 	f.mu.Lock()
 	f.calls[action]++
+	f.invoked(action, r)
 	throttled := f.throttle[action] > 0
 	if throttled {
 		f.throttle[action]--
@@ -83,6 +88,7 @@ func (f *fakeAWS) servePricing(w http.ResponseWriter, r *http.Request, target st
 	}
 	f.mu.Lock()
 	f.calls["GetProducts"]++
+	f.invoked("GetProducts", r)
 	f.mu.Unlock()
 	file := "GetProducts.json"
 	if input.NextToken != "" {
@@ -101,6 +107,22 @@ func (f *fakeAWS) serveFile(w http.ResponseWriter, status int, contentType, file
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// invoked records a request's invocation of action; f.mu is held.
+func (f *fakeAWS) invoked(action string, r *http.Request) {
+	if f.operations[action] == nil {
+		f.operations[action] = map[string]bool{}
+	}
+	f.operations[action][r.Header.Get("Amz-Sdk-Invocation-Id")] = true
+}
+
+// operationCount is how many calls of action the SDK made, however many
+// attempts each took.
+func (f *fakeAWS) operationCount(action string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.operations[action])
 }
 
 func (f *fakeAWS) callCount(action string) int {

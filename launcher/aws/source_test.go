@@ -88,7 +88,7 @@ func TestDescribeInstanceTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fake.callCount("DescribeInstanceTypes"); got != 2 {
+	if got := fake.operationCount("DescribeInstanceTypes"); got != 2 {
 		t.Errorf("DescribeInstanceTypes called %d times, want 2 (two pages)", got)
 	}
 	want := []string{"inf2.xlarge", "m5.large", "m7g.large", "p4d.24xlarge"} // mac1.metal runs no node
@@ -176,7 +176,7 @@ func TestSnapshot(t *testing.T) {
 		"DescribeSpotPriceHistory":      1,
 		"GetProducts":                   2,
 	} {
-		if got := fake.callCount(action); got != want {
+		if got := fake.operationCount(action); got != want {
 			t.Errorf("%s called %d times, want %d", action, got, want)
 		}
 	}
@@ -201,7 +201,7 @@ func TestSnapshotRefresh(t *testing.T) {
 	if second == first {
 		t.Error("refreshed spot prices did not make a new snapshot")
 	}
-	if spot, types := fake.callCount("DescribeSpotPriceHistory"), fake.callCount("DescribeInstanceTypes"); spot != 2 || types != 2 {
+	if spot, types := fake.operationCount("DescribeSpotPriceHistory"), fake.operationCount("DescribeInstanceTypes"); spot != 2 || types != 2 {
 		t.Errorf("after the spot TTL: %d spot price reads (want 2), %d instance type pages (want 2, no refresh)", spot, types)
 	}
 
@@ -209,7 +209,7 @@ func TestSnapshotRefresh(t *testing.T) {
 	if _, err := source.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if types, prices := fake.callCount("DescribeInstanceTypes"), fake.callCount("GetProducts"); types != 4 || prices != 2 {
+	if types, prices := fake.operationCount("DescribeInstanceTypes"), fake.operationCount("GetProducts"); types != 4 || prices != 2 {
 		t.Errorf("after the instance type TTL: %d instance type pages (want 4), %d price pages (want 2, no refresh)", types, prices)
 	}
 }

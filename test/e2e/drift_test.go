@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -359,25 +360,43 @@ func TestExpiration(t *testing.T) {
 	np.Spec.Template.Spec.ExpireAfter = karpv1.MustParseNillableDuration("2m")
 	np.Spec.Disruption.Budgets = []karpv1.Budget{{Nodes: "0"}}
 	e.create(np)
-	// Both nodes must expire at the same moment, so that their drains meet
-	// the PodDisruptionBudget together. A claim's age counts from its
-	// creationTimestamp, which has a resolution of one second: the two
-	// claims, created some 30ms apart, must not straddle a second. The batch
-	// closes about half a second after the pods arrive; start early in a
-	// second.
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond)))
-	e.create(nodePerPod("expiry", "expiry", 2), &policyv1.PodDisruptionBudget{
+	// The budget lets no pod go at first: the expired nodes' drains are
+	// refused, whenever each node expires, and the claims say so. Then it
+	// lets one go at a time, and at no point does no pod run.
+	pdb := &policyv1.PodDisruptionBudget{
 		ObjectMeta: metav1.ObjectMeta{Name: "expiry", Namespace: namespace},
 		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+			MaxUnavailable: ptr.To(intstr.FromInt32(0)),
 			Selector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app": "expiry"}},
 		},
-	})
+	}
+	e.create(nodePerPod("expiry", "expiry", 2), pdb)
 	pods := e.running("expiry", 2)
 	originals := e.launchedClaims("expiry", 2)
 	oldNodes := sets.New[string]()
 	for name := range e.nodesOf(pods) {
 		oldNodes.Insert(name)
+	}
+
+	e.eventually("an expired node's drain is refused by the PodDisruptionBudget", func() (bool, error) {
+		for _, nc := range originals {
+			if ok, err := e.hasEvent("NodeClaim", nc.Name, "EvictionBlocked", "expiry"); ok || err != nil {
+				return ok, err
+			}
+		}
+		for name := range oldNodes {
+			if ok, err := e.hasEvent("Node", name, "EvictionBlocked", "expiry"); ok || err != nil {
+				return ok, err
+			}
+		}
+		return false, errors.New("no EvictionBlocked event yet")
+	})
+	if err := e.client.Get(e.ctx, client.ObjectKeyFromObject(pdb), pdb); err != nil {
+		t.Fatal(err)
+	}
+	pdb.Spec.MaxUnavailable = ptr.To(intstr.FromInt32(1))
+	if err := e.client.Update(e.ctx, pdb); err != nil {
+		t.Fatal(err)
 	}
 
 	// noneRunning is the cluster as seen when no pod ran, if ever.
@@ -415,20 +434,6 @@ func TestExpiration(t *testing.T) {
 		}
 		return true, nil
 	})
-	// Both nodes expired at once; the second eviction had to wait for the
-	// first pod to run again.
-	blocked := false
-	for _, nc := range originals {
-		ok, _ := e.hasEvent("NodeClaim", nc.Name, "EvictionBlocked", "expiry")
-		blocked = blocked || ok
-	}
-	for name := range oldNodes {
-		ok, _ := e.hasEvent("Node", name, "EvictionBlocked", "expiry")
-		blocked = blocked || ok
-	}
-	if !blocked {
-		t.Errorf("no eviction was refused by the PodDisruptionBudget: did the two nodes not drain at once?\n%s", e.dump())
-	}
 	if noneRunning != "" {
 		t.Errorf("at one point no pod of expiry was Running: the drain did not honour the PodDisruptionBudget\n%s", noneRunning)
 	}
