@@ -4,14 +4,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
@@ -236,26 +237,42 @@ func TestNoCapacityDeletesClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	claim := nodeClaim("no-capacity", "default", onDemandCOrM...)
+	// The claim lives only for the backoff: every version of it is
+	// watched, so what it said is seen however briefly it said it.
+	watching, err := client.NewWithWatch(e.cp.Config, client.Options{Scheme: e.kube.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher, err := watching.Watch(e.ctx, &karpv1.NodeClaimList{}, client.MatchingFields{"metadata.name": claim.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Stop()
 	e.create(claim)
-	// The claim lives only for the backoff: what it said is collected while
-	// it is there, and judged once it is gone.
 	var reason, recorded string
-	e.eventually("the claim that cannot be launched is deleted", func() (bool, error) {
-		err := e.kube.Get(e.ctx, client.ObjectKeyFromObject(claim), claim)
-		if apierrors.IsNotFound(err) {
-			return true, nil
+	deleted := false
+	timeout := time.After(2 * time.Minute)
+	for !deleted {
+		select {
+		case ev, ok := <-watcher.ResultChan():
+			if !ok {
+				t.Fatal("the watch of the claim ended before the claim was deleted")
+			}
+			nc, isClaim := ev.Object.(*karpv1.NodeClaim)
+			if !isClaim {
+				continue
+			}
+			if c := meta.FindStatusCondition(nc.Status.Conditions, karpv1.ConditionTypeLaunched); c != nil && c.Status == metav1.ConditionFalse {
+				reason = c.Reason
+			}
+			if a, ok := nc.Annotations[nodeclaim.UnavailableOfferingsAnnotation]; ok {
+				recorded = a
+			}
+			deleted = ev.Type == watch.Deleted
+		case <-timeout:
+			t.Fatal("the claim that cannot be launched was not deleted within 2m")
 		}
-		if err != nil {
-			return false, err
-		}
-		if c := meta.FindStatusCondition(claim.Status.Conditions, karpv1.ConditionTypeLaunched); c != nil && c.Status == metav1.ConditionFalse {
-			reason = c.Reason
-		}
-		if a, ok := claim.Annotations[nodeclaim.UnavailableOfferingsAnnotation]; ok {
-			recorded = a
-		}
-		return false, nil
-	})
+	}
 	if reason != fleet.ReasonInsufficientCapacity {
 		t.Errorf("Launched reason %q, want %s", reason, fleet.ReasonInsufficientCapacity)
 	}
