@@ -86,6 +86,10 @@ type Tailor struct {
 	// shortTypes remembers, per pod, the instance types whose nodes came
 	// up unable to take it even empty (shortnodes.go).
 	shortTypes map[types.UID][]string
+	// binding holds the pods whose reservation Reserve consumed, until
+	// their binding shows or fails: they hold no reservation meanwhile, yet
+	// are not pending (reserve.go).
+	binding sync.Map
 	// heldOn remembers the claims this replica held room on (holds.go).
 	heldOn map[string]bool
 	// gangBackoff is when each gang that timed out may be provided for

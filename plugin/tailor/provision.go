@@ -207,6 +207,11 @@ func (t *Tailor) stillPending(batch []*corev1.Pod) []*corev1.Pod {
 		if _, reserved := t.ledger.Of(p.UID); reserved {
 			continue
 		}
+		if _, binding := t.binding.Load(p.UID); binding {
+			// Reserve consumed its room on the node bought for it; the
+			// binding is on its way.
+			continue
+		}
 		out = append(out, current)
 	}
 	sort.Slice(out, func(i, j int) bool { return podKey(out[i]) < podKey(out[j]) })
@@ -350,6 +355,7 @@ func (t *Tailor) forgetPod(uid types.UID) {
 	delete(t.lostRoom, uid)
 	delete(t.shortTypes, uid)
 	t.mu.Unlock()
+	t.binding.Delete(uid)
 }
 
 func sortedKeys(m map[string][]*corev1.Pod) []string {

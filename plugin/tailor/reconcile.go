@@ -74,6 +74,9 @@ func (t *Tailor) onPodUpdate(ctx context.Context, obj interface{}) {
 	if !ok {
 		return
 	}
+	if p.Spec.NodeName != "" || p.DeletionTimestamp != nil {
+		t.binding.Delete(p.UID)
+	}
 	if r, ok := t.ledger.Of(p.UID); ok {
 		t.settle(ctx, r.Pod)
 	}

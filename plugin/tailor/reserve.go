@@ -46,6 +46,9 @@ func (t *Tailor) Reserve(ctx context.Context, state fwk.CycleState, pod *corev1.
 	}
 	if t.claimOfNode(nodeName) == r.Claim {
 		t.ledger.Consume(pod.UID)
+		// Until the binding shows on the pod, a batch must not take the pod,
+		// which now holds no reservation, for one still pending.
+		t.binding.Store(pod.UID, r.Claim)
 		state.Write(reserveStateKey, &reserveState{reservation: r, consumed: true})
 		return nil
 	}
@@ -85,6 +88,7 @@ func (t *Tailor) Unreserve(ctx context.Context, state fwk.CycleState, pod *corev
 		t.ledger.ReturnHold(s.claim, *s.hold)
 		return
 	}
+	t.binding.Delete(pod.UID)
 	if !t.ledger.Restore(s.reservation, s.consumed) {
 		klog.FromContext(ctx).V(2).Info("Binding failed and the pod's NodeClaim is gone; the pod is decided again",
 			"pod", klog.KObj(pod), "nodeClaim", s.reservation.Claim)
