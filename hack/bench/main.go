@@ -40,11 +40,12 @@ func main() {
 	tailorSide := flag.Bool("tailor-side", false, "internal: solve -pods with -types and print the samples")
 	podsPath := flag.String("pods", "", "internal: the pods file of -tailor-side")
 	typesPath := flag.String("types", "", "internal: the types file of -tailor-side")
+	cpuProfile := flag.String("cpuprofile", "", "with -tailor-side: write a CPU profile of the measured solves to this file")
 	flag.Parse()
 	ctx := context.Background()
 
 	if *tailorSide {
-		if err := runTailorSide(*podsPath, *typesPath, *warmup, *runs); err != nil {
+		if err := runTailorSide(*podsPath, *typesPath, *warmup, *runs, *cpuProfile); err != nil {
 			fail(err)
 		}
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -89,7 +90,7 @@ func tailorSample(types []*catalog.InstanceType, pods []*corev1.Pod) (sample, er
 // in a process of its own as Karpenter's side is: it solves the pods file
 // with the types file warmup+runs times and writes the measured samples
 // to stdout as JSON.
-func runTailorSide(podsPath, typesPath string, warmup, runs int) error {
+func runTailorSide(podsPath, typesPath string, warmup, runs int, cpuProfile string) error {
 	f, err := readTypesFile(typesPath)
 	if err != nil {
 		return err
@@ -99,6 +100,13 @@ func runTailorSide(podsPath, typesPath string, warmup, runs int) error {
 		return err
 	}
 	types := f.catalogTypes()
+	if warmup == 0 && cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var samples []sample
 	for i := 0; i < warmup+runs; i++ {
 		s, err := tailorSample(types, pods)
@@ -108,9 +116,30 @@ func runTailorSide(podsPath, typesPath string, warmup, runs int) error {
 		if i >= warmup {
 			samples = append(samples, s)
 		}
+		if i+1 == warmup && cpuProfile != "" {
+			stop, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(samples); err != nil {
 		return fmt.Errorf("writing the samples: %w", err)
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

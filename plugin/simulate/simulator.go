@@ -34,6 +34,9 @@ type Simulator struct {
 	// slowOnly sends every pod down the Filter plugins, for the test that
 	// proves the fast path answers as they do.
 	slowOnly bool
+	// uncached runs PreFilter afresh for every check, for the test that
+	// proves the cached states answer as fresh ones.
+	uncached bool
 
 	// antiTerms are the distinct required anti-affinity terms of the pods in
 	// the snapshot; cleared[pod] counts the leading ones known not to select
@@ -52,12 +55,16 @@ type Simulator struct {
 	// again. A node whose labels change drops them all.
 	states map[string]*cachedState
 	keys   map[*corev1.Pod]string
+	// placements are the pods placed since the states were last cleared,
+	// in order; a state catches up on them when it is next read, so the
+	// states of pods already placed cost nothing more (statecache.go).
+	placements []placement
 
-	// alike remembers, by node of a frozen snapshot, the node object and
-	// the solver's labels map last found to agree, so that a node judged
-	// again with both unchanged is not compared label by label: the solves
-	// of a disruption search judge pods against a thousand running nodes
-	// many times over.
+	// alike remembers, by node, the node object and the solver's labels
+	// map last found to agree, so that a node judged again with both
+	// unchanged is not compared label by label: a solve judges pods against
+	// thousands of nodes, and the solves of a disruption search judge them
+	// against a thousand running nodes many times over.
 	alike map[string]labelsSeen
 
 	// views carries PreFilter results from solve to solve over a frozen
@@ -76,9 +83,18 @@ type cachedState struct {
 	status *fwk.Status
 	// spread selects the pods that count for the pod's topology spread.
 	// PodTopologySpread's AddPod keeps only the two smallest domains and can
-	// lose the true minimum, so a placement these select recomputes the
-	// state instead; every other plugin's AddPod is exact.
-	spread []labels.Selector
+	// lose the true minimum, so after a placement these select the two are
+	// recomputed from the plugin's counts (spread.go), or, when its state
+	// cannot be read, the state is dropped; every other plugin's AddPod is
+	// exact.
+	spread      []labels.Selector
+	spreadState *spreadState
+	// synced counts the placements the state knows of.
+	synced int
+	// spreadOnly: every PreFilter plugin but PodTopologySpread skipped the
+	// pod, so a placement its spread does not select leaves the state as
+	// it is.
+	spreadOnly bool
 }
 
 var _ solver.Checker = &Simulator{}
@@ -151,15 +167,11 @@ func (s *Simulator) Closed(n *solver.Node) { s.snap.RemoveNode(n.Name) }
 func (s *Simulator) relabel(n *solver.Node) *framework.NodeInfo {
 	ni, _ := s.snap.Get(n.Name)
 	concrete := ni.(*framework.NodeInfo)
-	// A node of a frozen snapshot is judged again and again, solve after
-	// solve, with the same labels: the solver replaces a node's labels map
-	// when the labels change, and never writes to one it has shown.
-	if !s.snap.frozen(concrete) {
-		if !sameLabels(concrete.Node().Labels, n.Labels) {
-			return s.labelAs(n)
-		}
-		return concrete
-	}
+	// A node is judged again and again, pod after pod and, in a frozen
+	// snapshot, solve after solve, with the same labels: the solver
+	// replaces a node's labels map when the labels change, and never
+	// writes to one it has shown, so a map already found to agree with the
+	// node object is not compared again.
 	seen := labelsSeen{node: concrete.Node(), labels: reflect.ValueOf(n.Labels).UnsafePointer()}
 	if s.alike[n.Name] == seen {
 		return concrete
@@ -174,7 +186,7 @@ func (s *Simulator) relabel(n *solver.Node) *framework.NodeInfo {
 // labelAs gives the node's object the solver's labels, which PreFilter
 // results depend on.
 func (s *Simulator) labelAs(n *solver.Node) *framework.NodeInfo {
-	clear(s.states)
+	s.forgetStates()
 	return s.snap.AddNode(plannedNode(n))
 }
 
@@ -191,22 +203,7 @@ func (s *Simulator) Placed(pod *corev1.Pod, n *solver.Node) {
 	got, _ := s.snap.Get(n.Name)
 	ni := got.(*framework.NodeInfo)
 	if len(s.states) > 0 {
-		placed := ni.Pods[len(ni.Pods)-1]
-		set := labels.Set(pod.Labels)
-		anti := len(placed.GetRequiredAntiAffinityTerms()) > 0
-		for key, c := range s.states {
-			// InterPodAffinity skips a pod with no affinity of its own while
-			// no pod has required anti-affinity, and AddPod does not tell a
-			// plugin that skipped: a state that skipped it is stale once a
-			// pod with anti-affinity is placed.
-			if !c.status.IsSuccess() || c.selectsForSpread(pod.Namespace, set) || anti && c.state.GetSkipFilterPlugins().Has(names.InterPodAffinity) {
-				delete(s.states, key)
-				continue
-			}
-			if st := s.fw.RunPreFilterExtensionAddPod(s.ctx, c.state, c.pod, placed, ni); !st.IsSuccess() {
-				delete(s.states, key)
-			}
-		}
+		s.placements = append(s.placements, placement{pod: ni.Pods[len(ni.Pods)-1], node: ni})
 	}
 	s.views.placedOn(ni)
 	if a := pod.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
@@ -244,13 +241,21 @@ func (s *Simulator) Check(pod *corev1.Pod, n *solver.Node) error {
 // preFilter returns the PreFilter result for pod, computed once per kind
 // of pod and kept current since.
 func (s *Simulator) preFilter(pod *corev1.Pod) (fwk.CycleState, *fwk.Status) {
+	if s.uncached {
+		state := framework.NewCycleState()
+		_, status, _ := s.fw.RunPreFilterPlugins(s.ctx, state, pod)
+		return state, status
+	}
 	key, ok := s.keys[pod]
 	if !ok {
 		key = stateKey(pod)
 		s.keys[pod] = key
 	}
 	if c, ok := s.states[key]; ok {
-		return c.state, c.status
+		if s.catchUp(c) {
+			return c.state, c.status
+		}
+		delete(s.states, key)
 	}
 	state, ok := s.carried(key, pod)
 	var status *fwk.Status
@@ -258,7 +263,17 @@ func (s *Simulator) preFilter(pod *corev1.Pod) (fwk.CycleState, *fwk.Status) {
 		state = framework.NewCycleState()
 		_, status, _ = s.fw.RunPreFilterPlugins(s.ctx, state, pod)
 	}
-	c := &cachedState{pod: pod, state: state, status: status}
+	c := &cachedState{pod: pod, state: state, status: status, synced: len(s.placements)}
+	if len(pod.Spec.TopologySpreadConstraints) > 0 && status.IsSuccess() {
+		c.spreadState, _ = spreadStateOf(state)
+		skipped := state.GetSkipFilterPlugins()
+		c.spreadOnly = !skipped.Has(names.PodTopologySpread)
+		for _, name := range s.views.preFilters {
+			if name != names.PodTopologySpread && !skipped.Has(name) {
+				c.spreadOnly = false
+			}
+		}
+	}
 	for _, tsc := range pod.Spec.TopologySpreadConstraints {
 		sel, err := metav1.LabelSelectorAsSelector(tsc.LabelSelector)
 		if err != nil {

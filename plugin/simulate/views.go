@@ -79,7 +79,7 @@ func (s *Simulator) Reset(without sets.Set[string]) {
 	}
 	s.antiTerms = s.antiTerms[:s.baseTerms]
 	clear(s.cleared)
-	clear(s.states)
+	s.forgetStates()
 	clear(s.keys)
 
 	v := &s.views

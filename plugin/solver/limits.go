@@ -21,6 +21,8 @@ const ResourceNodes corev1.ResourceName = "nodes"
 // claim offers, and a batch must stay within the limits whichever it picks.
 type limits struct {
 	names map[corev1.ResourceName]bool
+	// list holds the names too, for the loop every placement runs.
+	list  []corev1.ResourceName
 	left  resources
 	nodes int64
 }
@@ -33,6 +35,7 @@ func newLimits(remaining corev1.ResourceList) *limits {
 	l := &limits{names: map[corev1.ResourceName]bool{}}
 	for name, q := range remaining {
 		l.names[name] = true
+		l.list = append(l.list, name)
 		if name == ResourceNodes {
 			l.nodes = q.Value()
 			continue
@@ -48,7 +51,7 @@ func (l *limits) allows(grow resources, nodes int64) bool {
 	if l == nil {
 		return true
 	}
-	for name := range l.names {
+	for _, name := range l.list {
 		if l.get(grow, name, nodes) > l.get(l.left, name, l.nodes) {
 			return false
 		}
@@ -117,11 +120,10 @@ func (l *limits) describe() string {
 // growth is what capacity grows by when a node goes from one option (nil for
 // a new node) to another.
 func growth(from, to *option) resources {
-	grow := newResources(to.it.Capacity)
 	if from == nil || from.it == nil {
-		return grow
+		return to.capacity
 	}
-	return grow.sub(newResources(from.it.Capacity))
+	return to.capacity.sub(from.capacity)
 }
 
 // largest is the capacity of the largest of the options, resource by
@@ -129,7 +131,7 @@ func growth(from, to *option) resources {
 func largest(options []*option) resources {
 	var out resources
 	for _, o := range options {
-		c := newResources(o.it.Capacity)
+		c := o.capacity
 		out.cpu, out.memory = max(out.cpu, c.cpu), max(out.memory, c.memory)
 		out.storage, out.pods = max(out.storage, c.storage), max(out.pods, c.pods)
 		for name, v := range c.extended {

@@ -17,7 +17,10 @@ import (
 type option struct {
 	it    *catalog.InstanceType
 	alloc resources
-	price float64
+	// capacity is it.Capacity, read once: the limits weigh it for every
+	// pod against every node.
+	capacity resources
+	price    float64
 }
 
 // Node is a node the solver plans to buy.
@@ -49,6 +52,46 @@ type Node struct {
 	labelSetsShared bool
 	// inFlight marks a node bought earlier: its options are its room.
 	inFlight bool
+	// order is the node's place among the solve's new nodes; zoned, that
+	// it is in the solver's list of nodes whose zone is fixed.
+	order int
+	zoned bool
+	// floor caches what growthFloor reads from the options and target.
+	floor growthFloor
+}
+
+// growthFloor bounds what a pod the node's target cannot hold adds to its
+// price, for the options and target it was computed for: unless an option
+// no dearer than the target has the room (room is the most of each
+// resource among those), the node must become an option that costs at
+// least next.
+type growthFloor struct {
+	options []option
+	target  *option
+	room    resources
+	next    float64
+}
+
+// growthFloor is a lower bound of what adding need, which the target does
+// not hold, adds to the node's price; cheap to ask of every node for
+// every pod.
+func (n *Node) growthFloor(need resources) float64 {
+	f := &n.floor
+	if f.target != n.target || !sameOptions(f.options, n.options) {
+		*f = growthFloor{options: n.options, target: n.target, next: math.Inf(1)}
+		for i := range n.options {
+			o := &n.options[i]
+			if o.price > n.target.price {
+				f.next = o.price
+				break
+			}
+			f.room = f.room.atLeast(o.alloc)
+		}
+	}
+	if need.fitsIn(f.room) {
+		return 0
+	}
+	return f.next - n.target.price
 }
 
 // Requests are what the pods and daemons on the node request in sum.
@@ -120,7 +163,7 @@ func optionsFor(pool *Pool, reqs requirements.Requirements, overhead resources) 
 		alloc.memory -= overhead.memory
 		alloc.storage -= overhead.storage
 		alloc.pods -= overhead.pods
-		out = append(out, option{it: it, alloc: alloc, price: price})
+		out = append(out, option{it: it, alloc: alloc, capacity: newResources(it.Capacity), price: price})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].price != out[j].price {

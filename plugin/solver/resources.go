@@ -157,3 +157,19 @@ func podRequests(pod *corev1.Pod) resources {
 	r.pods = 1
 	return r
 }
+
+// atLeast returns the most of r and o, resource by resource; the extended
+// map is copied, never shared.
+func (r resources) atLeast(o resources) resources {
+	out := resources{cpu: max(r.cpu, o.cpu), memory: max(r.memory, o.memory), storage: max(r.storage, o.storage), pods: max(r.pods, o.pods)}
+	if len(r.extended)+len(o.extended) > 0 {
+		out.extended = make(map[corev1.ResourceName]int64, len(r.extended)+len(o.extended))
+		for n, v := range r.extended {
+			out.extended[n] = v
+		}
+		for n, v := range o.extended {
+			out.extended[n] = max(out.extended[n], v)
+		}
+	}
+	return out
+}

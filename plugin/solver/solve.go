@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,8 +71,15 @@ type solver struct {
 	// a large cluster's nodes, most have no room for most pods.
 	inFlight []*InFlight
 	joined   []*Node
-	// nodes are the new nodes, tried after the in-flight ones.
-	nodes     []*Node
+	// nodes are the new nodes, tried after the in-flight ones; zoned are
+	// those whose zone is fixed, in the same order, the only ones a pod
+	// with a zonal constraint can join.
+	nodes []*Node
+	zoned []*Node
+	// holding counts, by label set, the new nodes that hold a pod of it: a
+	// pod that must not share a node with its own kind skips the new nodes
+	// when all of them do.
+	holding   map[string]int
 	checker   Checker
 	classLeft map[string]int
 	maxTypes  int
@@ -84,7 +92,7 @@ type solver struct {
 // Solve packs the batch into new nodes. It never fails as a whole: a pod no
 // pool can host is returned in Unplaced with the reasons of every pool.
 func Solve(in Input) *Result {
-	s := &solver{checker: in.Checker, classLeft: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
+	s := &solver{checker: in.Checker, classLeft: map[string]int{}, holding: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
 	if s.checker == nil {
 		s.checker = noChecker{}
 	}
@@ -196,7 +204,11 @@ func (s *solver) place(pi *podInfo) error {
 	// consider weighs joining n and reports whether to look no further: a
 	// placement that costs nothing.
 	consider := func(n *Node) bool {
-		c, err := s.tryJoin(pi, n)
+		bound := math.Inf(1)
+		if best != nil {
+			bound = best.delta
+		}
+		c, err := s.tryJoin(pi, n, bound)
 		if err != nil {
 			return false
 		}
@@ -221,7 +233,7 @@ func (s *solver) place(pi *podInfo) error {
 			break
 		}
 	}
-	for _, n := range s.nodes {
+	for _, n := range s.newNodesFor(pi) {
 		if done {
 			break
 		}
@@ -234,6 +246,7 @@ func (s *solver) place(pi *podInfo) error {
 	fresh, errs := s.tryOpen(pi)
 	switch {
 	case fresh != nil && (best == nil || fresh.perPod < best.delta):
+		fresh.node.order = len(s.nodes)
 		s.nodes = append(s.nodes, fresh.node)
 		s.commit(pi, fresh)
 		return nil
@@ -245,6 +258,30 @@ func (s *solver) place(pi *podInfo) error {
 		return nil
 	}
 	return errs
+}
+
+// newNodesFor are the new nodes the pod may join, in order: each one
+// that tryJoin would not refuse at once for the pod's zonal constraint or
+// its own kind.
+func (s *solver) newNodesFor(pi *podInfo) []*Node {
+	if pi.exclusive && s.holding[pi.labelSet] == len(s.nodes) {
+		return nil
+	}
+	if pi.zonal {
+		return s.zoned
+	}
+	return s.nodes
+}
+
+// listZoned adds a new node whose zone became fixed to the zoned nodes,
+// in the order of the new nodes.
+func (s *solver) listZoned(n *Node) {
+	if n.inFlight || n.zoned || !zoneFixed(n.Requirements) {
+		return
+	}
+	n.zoned = true
+	i := sort.Search(len(s.zoned), func(i int) bool { return s.zoned[i].order > n.order })
+	s.zoned = slices.Insert(s.zoned, i, n)
 }
 
 // candidate is a way to place a pod: its node, and what the node becomes.
@@ -307,8 +344,11 @@ func untolerated(pool *Pool, pod *corev1.Pod) (corev1.Taint, bool) {
 	})
 }
 
-// tryJoin judges adding the pod to an open node.
-func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
+// tryJoin judges adding the pod to an open node. A placement that would
+// add bound or more to the price cannot be chosen, and is refused before
+// the Checker is asked: of a large batch's nodes, most hold the pod only
+// by growing.
+func (s *solver) tryJoin(pi *podInfo, n *Node, bound float64) (*candidate, error) {
 	if n.inFlight {
 		return s.tryJoinInFlight(pi, n)
 	}
@@ -327,13 +367,28 @@ func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
 	if s.sameLabelsRefuse(pi, n) {
 		return nil, errSameLabels
 	}
+	// Narrowing only takes options away, so the cheapest option that holds
+	// the pods now bounds what the node costs more with the pod: a node that
+	// must grow by at least the bound is refused before narrowing.
+	grows := !need.fitsIn(n.target.alloc)
+	if grows && n.growthFloor(need) >= bound {
+		return nil, errCostlier
+	}
+	fit := cheapestFitting(n.options, need)
+	if fit == nil {
+		return nil, errNoRoom
+	}
+	if grows && fit.price-n.target.price >= bound {
+		return nil, errCostlier
+	}
 	reqs, options, err := narrow(pool, n.Requirements, n.options, pi)
 	if err != nil {
 		return nil, err
 	}
-	fit := cheapestFitting(options, need)
-	if fit == nil {
-		return nil, errNoRoom
+	if !sameOptions(options, n.options) {
+		if fit = cheapestFitting(options, need); fit == nil {
+			return nil, errNoRoom
+		}
 	}
 	if err := minValuesMet(reqs, options, need); err != nil {
 		return nil, err
@@ -345,9 +400,15 @@ func (s *solver) tryJoin(pi *podInfo, n *Node) (*candidate, error) {
 		if c.delta < 0 {
 			c.delta = 0
 		}
+		if c.delta >= bound {
+			return nil, errCostlier
+		}
 		if !pool.allows(n.target, fit) {
 			return nil, fmt.Errorf("NodePool %s: growing the node would exceed the pool's limits", pool.Name())
 		}
+	}
+	if c.delta >= bound {
+		return nil, errCostlier
 	}
 	if err := s.check(pi, n, reqs); err != nil {
 		return nil, err
@@ -362,6 +423,7 @@ var (
 	errZoneOpen   = errors.New("the node's zone is not fixed yet")
 	errSameLabels = errors.New("a pod with the same labels is on the node")
 	errClaimReqs  = errors.New("the claim's requirements do not admit the pod")
+	errCostlier   = errors.New("another node holds the pod for less")
 )
 
 func (s *solver) anyFits(options []option, need resources) bool {
@@ -620,7 +682,7 @@ func (p *poolState) countLargest(n *Node) {
 			}
 		}
 	}
-	extra := largest(kept).sub(newResources(n.target.it.Capacity))
+	extra := largest(kept).sub(n.target.capacity)
 	p.limits.take(extra.atLeastZero(), 0)
 }
 
@@ -650,11 +712,15 @@ func (s *solver) commit(pi *podInfo, c *candidate) {
 		}
 	}
 	n.labelSets[pi.labelSet]++
+	if !n.inFlight && n.labelSets[pi.labelSet] == 1 {
+		s.holding[pi.labelSet]++
+	}
 	n.requests = n.requests.add(pi.req)
 	if !sameMap(c.reqs, n.Requirements) {
 		n.Requirements = c.reqs
 		n.Labels = labelsOf(n.Name, c.reqs)
 	}
+	s.listZoned(n)
 	n.options = c.options
 	n.target = c.target
 	s.checker.Placed(pi.pod, n)
@@ -719,6 +785,13 @@ func (noChecker) Check(*corev1.Pod, *Node) error { return nil }
 func (noChecker) Opened(*Node)                   {}
 func (noChecker) Placed(*corev1.Pod, *Node)      {}
 func (noChecker) Closed(*Node)                   {}
+
+// sameOptions reports whether two option lists are the same list, not
+// merely equal: narrow shares the node's list when the pod changes no key
+// the options depend on.
+func sameOptions(a, b []option) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
 
 // sameMap reports whether two requirement maps are the same map, not merely
 // equal: narrow shares the node's map when a pod adds nothing.
