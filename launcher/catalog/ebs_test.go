@@ -1,6 +1,10 @@
 package catalog
 
-import "testing"
+import (
+	"testing"
+
+	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
+)
 
 func TestEBSVolumeLimit(t *testing.T) {
 	tests := []struct {
@@ -21,6 +25,34 @@ func TestEBSVolumeLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := EBSVolumeLimit(&tt.info, tt.extraBlockDevices, tt.enis); got != tt.want {
 				t.Errorf("EBSVolumeLimit(%s, %d, %d) = %d, want %d", tt.info.Name, tt.extraBlockDevices, tt.enis, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExtraBlockDevices(t *testing.T) {
+	device := func(name string) *ec2v1.BlockDeviceMapping { return &ec2v1.BlockDeviceMapping{DeviceName: &name} }
+	class := func(alias string, mappings ...*ec2v1.BlockDeviceMapping) *ec2v1.EC2NodeClass {
+		return &ec2v1.EC2NodeClass{Spec: ec2v1.EC2NodeClassSpec{
+			AMISelectorTerms:    []ec2v1.AMISelectorTerm{{Alias: alias}},
+			BlockDeviceMappings: mappings,
+		}}
+	}
+	tests := []struct {
+		name string
+		nc   *ec2v1.EC2NodeClass
+		want int
+	}{
+		{name: "no class", want: 0},
+		{name: "AL2023 defaults", nc: class("al2023@latest"), want: 0},
+		{name: "Bottlerocket defaults have a data volume", nc: class("bottlerocket@latest"), want: 1},
+		{name: "root volume only", nc: class("al2023@latest", device("/dev/xvda")), want: 0},
+		{name: "root and two data volumes", nc: class("bottlerocket@latest", device("/dev/xvda"), device("/dev/xvdb"), device("/dev/xvdc")), want: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExtraBlockDevices(tt.nc); got != tt.want {
+				t.Errorf("ExtraBlockDevices = %d, want %d", got, tt.want)
 			}
 		})
 	}
