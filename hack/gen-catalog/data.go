@@ -73,6 +73,7 @@ type info struct {
 	ENIs                    int32
 	IPv4PerENI              int32
 	MaxPods                 int32
+	EBS                     EBSAttachments
 }
 
 // typeRow is one row of the generated table.

@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	dataDir := flag.String("data", filepath.Join("..", "..", "hack", "data", "ec2"), "directory holding instance-types.json and prices-<region>.json")
+	dataDir := flag.String("data", filepath.Join("..", "..", "hack", "data", "ec2"), "directory holding instance-types.json, ebs-attachments.json and prices-<region>.json")
 	region := flag.String("region", "us-east-1", "region of the price file")
 	out := flag.String("o", "zz_generated.instancetypes.go", "file to write")
 	pkg := flag.String("package", "catalog", "package clause of the generated file")
@@ -43,6 +43,13 @@ func run(dataDir, region, out, pkg string) error {
 	}
 	table, err := buildTable(types, prices)
 	if err != nil {
+		return err
+	}
+	ebs, err := readEBSAttachments(filepath.Join(dataDir, "ebs-attachments.json"))
+	if err != nil {
+		return err
+	}
+	if err := setEBSAttachments(table, ebs); err != nil {
 		return err
 	}
 	src, err := render(pkg, region, table)

@@ -65,6 +65,9 @@ func keyedFields(v reflect.Value) string {
 			b.WriteString(strconv.FormatInt(f.Int(), 10))
 		case reflect.Bool:
 			b.WriteString(strconv.FormatBool(f.Bool()))
+		case reflect.Struct:
+			// The generator's mirror types carry the catalog's type names.
+			fmt.Fprintf(&b, "%s{%s}", f.Type().Name(), keyedFields(f))
 		default:
 			panic(fmt.Sprintf("gen-catalog: field %s has kind %s, which render does not write", v.Type().Field(i).Name, f.Kind()))
 		}

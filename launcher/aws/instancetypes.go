@@ -76,8 +76,14 @@ func infoOf(it *ec2types.InstanceTypeInfo) (catalog.Info, bool) {
 		info.CPUManufacturer = manufacturer(aws.ToString(p.Manufacturer))
 		info.SustainedClockSpeedMHz = int32(math.Round(aws.ToFloat64(p.SustainedClockSpeedInGhz) * 1000))
 	}
-	if e := it.EbsInfo; e != nil && e.EbsOptimizedInfo != nil {
-		info.EBSBandwidthMbps = aws.ToInt32(e.EbsOptimizedInfo.MaximumBandwidthInMbps)
+	if e := it.EbsInfo; e != nil {
+		if e.EbsOptimizedInfo != nil {
+			info.EBSBandwidthMbps = aws.ToInt32(e.EbsOptimizedInfo.MaximumBandwidthInMbps)
+		}
+		info.EBS = catalog.EBSAttachments{
+			MaxAttachments: aws.ToInt32(e.MaximumEbsAttachments),
+			Dedicated:      e.AttachmentLimitType == ec2types.AttachmentLimitTypeDedicated,
+		}
 	}
 	if g := it.GpuInfo; g != nil && len(g.Gpus) > 0 {
 		gpu := g.Gpus[0]

@@ -87,3 +87,30 @@ func TestStaticPricesCoverPriceFile(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticEBSAttachmentsMatchData holds the compiled-in EBS attachment
+// limits to ebs-attachments.json.
+func TestStaticEBSAttachmentsMatchData(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(dataDir, "ebs-attachments.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]struct {
+		MaximumEBSAttachments int32  `json:"maximumEbsAttachments"`
+		AttachmentLimitType   string `json:"attachmentLimitType"`
+	}
+	if err := json.Unmarshal(raw, &data); err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != len(staticTypes) {
+		t.Fatalf("the table has %d types, the EBS data %d; run go generate", len(staticTypes), len(data))
+	}
+	for i := range staticTypes {
+		row := &staticTypes[i]
+		want, ok := data[row.Name]
+		wantEBS := EBSAttachments{MaxAttachments: want.MaximumEBSAttachments, Dedicated: want.AttachmentLimitType == "dedicated"}
+		if !ok || row.EBS != wantEBS {
+			t.Errorf("%s: EBS %+v, want %+v (listed %t)", row.Name, row.EBS, wantEBS, ok)
+		}
+	}
+}

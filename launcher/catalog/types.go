@@ -66,6 +66,20 @@ type Info struct {
 	// overrides it, ENILimitedPods(ENIs, IPv4PerENI) for every type whose ENI
 	// limits are known.
 	MaxPods int32
+
+	// EBS is how many EBS volumes the type can attach; see EBSVolumeLimit.
+	EBS EBSAttachments
+}
+
+// EBSAttachments is EC2's attachment limit of a type, EbsInfo's
+// MaximumEbsAttachments and AttachmentLimitType. The zero value means
+// unknown, which EBSVolumeLimit reads as the EBS CSI driver's default.
+type EBSAttachments struct {
+	// MaxAttachments counts every EBS volume, the root volume included.
+	MaxAttachments int32
+	// Dedicated is true when network interfaces do not take attachment
+	// slots from volumes; on a shared limit every ENI past the first does.
+	Dedicated bool
 }
 
 // ENILimitedPods is how many pods the VPC CNI can give an address to: each

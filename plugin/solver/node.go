@@ -94,8 +94,14 @@ func (n *Node) growthFloor(need resources) float64 {
 	return f.next - n.target.price
 }
 
-// Requests are what the pods and daemons on the node request in sum.
-func (n *Node) Requests() corev1.ResourceList { return n.requests.list() }
+// Requests are what the pods and daemons on the node request in sum. The
+// solver's volume count is left out: no node advertises it, and a claim
+// that asked for it would wait for it forever.
+func (n *Node) Requests() corev1.ResourceList {
+	list := n.requests.list()
+	delete(list, ResourceEBSVolumes)
+	return list
+}
 
 func copyRequirements(r requirements.Requirements) requirements.Requirements {
 	out := make(requirements.Requirements, len(r))
@@ -163,6 +169,7 @@ func optionsFor(pool *Pool, reqs requirements.Requirements, overhead resources) 
 		alloc.memory -= overhead.memory
 		alloc.storage -= overhead.storage
 		alloc.pods -= overhead.pods
+		alloc.volumes = ebsVolumeLimit(pool, it)
 		out = append(out, option{it: it, alloc: alloc, capacity: newResources(it.Capacity), price: price})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

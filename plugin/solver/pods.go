@@ -41,11 +41,14 @@ type podInfo struct {
 	spreadCap int
 }
 
-func newPodInfo(pod *corev1.Pod) *podInfo {
+func newPodInfo(pod *corev1.Pod, ebsVolumes func(*corev1.Pod) int) *podInfo {
 	pi := &podInfo{
 		pod:          pod,
 		req:          podRequests(pod),
 		alternatives: requirements.ForPod(pod),
+	}
+	if ebsVolumes != nil && hasClaims(pod) {
+		pi.req.volumes = int64(ebsVolumes(pod))
 	}
 	pi.labelSet = labelSetOf(pod)
 	pi.class = pi.labelSet + "/" + classOf(pod, pi.req)
@@ -62,7 +65,7 @@ func classOf(pod *corev1.Pod, req resources) string {
 	if ref := metav1.GetControllerOf(pod); ref != nil {
 		owner = string(ref.UID)
 	}
-	return fmt.Sprintf("%s/%d/%d/%d/%d", owner, req.cpu, req.memory, req.storage, len(req.extended))
+	return fmt.Sprintf("%s/%d/%d/%d/%d/%d", owner, req.cpu, req.memory, req.storage, req.volumes, len(req.extended))
 }
 
 // labelSetOf spells a pod's namespace and labels in a canonical order.

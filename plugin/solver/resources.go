@@ -8,10 +8,12 @@ import (
 
 // resources is a resource list in integers, so the packing loop adds and
 // compares without allocating. cpu is in millicores, the others in their base
-// unit; extended resources, rare, live in a small map.
+// unit; extended resources, rare, live in a small map. volumes is
+// ResourceEBSVolumes, a field of its own because every instance type offers
+// it: in the map it would cost every option an allocation.
 type resources struct {
-	cpu, memory, storage, pods int64
-	extended                   map[corev1.ResourceName]int64
+	cpu, memory, storage, pods, volumes int64
+	extended                            map[corev1.ResourceName]int64
 }
 
 func newResources(list corev1.ResourceList) resources {
@@ -32,6 +34,8 @@ func (r *resources) set(name corev1.ResourceName, q resource.Quantity) {
 		r.storage = q.Value()
 	case corev1.ResourcePods:
 		r.pods = q.Value()
+	case ResourceEBSVolumes:
+		r.volumes = q.Value()
 	default:
 		if r.extended == nil {
 			r.extended = map[corev1.ResourceName]int64{}
@@ -41,7 +45,7 @@ func (r *resources) set(name corev1.ResourceName, q resource.Quantity) {
 }
 
 func (r resources) equal(o resources) bool {
-	if r.cpu != o.cpu || r.memory != o.memory || r.storage != o.storage || r.pods != o.pods || len(r.extended) != len(o.extended) {
+	if r.cpu != o.cpu || r.memory != o.memory || r.storage != o.storage || r.pods != o.pods || r.volumes != o.volumes || len(r.extended) != len(o.extended) {
 		return false
 	}
 	for n, v := range r.extended {
@@ -54,7 +58,7 @@ func (r resources) equal(o resources) bool {
 
 // add returns r + o; the extended map is copied, never shared.
 func (r resources) add(o resources) resources {
-	out := resources{cpu: r.cpu + o.cpu, memory: r.memory + o.memory, storage: r.storage + o.storage, pods: r.pods + o.pods}
+	out := resources{cpu: r.cpu + o.cpu, memory: r.memory + o.memory, storage: r.storage + o.storage, pods: r.pods + o.pods, volumes: r.volumes + o.volumes}
 	if len(r.extended)+len(o.extended) > 0 {
 		out.extended = make(map[corev1.ResourceName]int64, len(r.extended)+len(o.extended))
 		for n, v := range r.extended {
@@ -69,7 +73,7 @@ func (r resources) add(o resources) resources {
 
 // sub returns r - o; the extended map is copied, never shared.
 func (r resources) sub(o resources) resources {
-	neg := resources{cpu: -o.cpu, memory: -o.memory, storage: -o.storage, pods: -o.pods}
+	neg := resources{cpu: -o.cpu, memory: -o.memory, storage: -o.storage, pods: -o.pods, volumes: -o.volumes}
 	if len(o.extended) > 0 {
 		neg.extended = make(map[corev1.ResourceName]int64, len(o.extended))
 		for n, v := range o.extended {
@@ -81,7 +85,7 @@ func (r resources) sub(o resources) resources {
 
 // atLeastZero returns r with every negative amount raised to zero.
 func (r resources) atLeastZero() resources {
-	out := resources{cpu: max(r.cpu, 0), memory: max(r.memory, 0), storage: max(r.storage, 0), pods: max(r.pods, 0)}
+	out := resources{cpu: max(r.cpu, 0), memory: max(r.memory, 0), storage: max(r.storage, 0), pods: max(r.pods, 0), volumes: max(r.volumes, 0)}
 	for n, v := range r.extended {
 		if out.extended == nil {
 			out.extended = map[corev1.ResourceName]int64{}
@@ -93,7 +97,7 @@ func (r resources) atLeastZero() resources {
 
 // fitsIn reports whether r is no more than capacity in every resource.
 func (r resources) fitsIn(capacity resources) bool {
-	if r.cpu > capacity.cpu || r.memory > capacity.memory || r.storage > capacity.storage || r.pods > capacity.pods {
+	if r.cpu > capacity.cpu || r.memory > capacity.memory || r.storage > capacity.storage || r.pods > capacity.pods || r.volumes > capacity.volumes {
 		return false
 	}
 	for n, v := range r.extended {
@@ -119,6 +123,7 @@ func (r resources) timesFit(capacity, used resources) int64 {
 	limit(r.memory, capacity.memory-used.memory)
 	limit(r.storage, capacity.storage-used.storage)
 	limit(r.pods, capacity.pods-used.pods)
+	limit(r.volumes, capacity.volumes-used.volumes)
 	for n, v := range r.extended {
 		limit(v, capacity.extended[n]-used.extended[n])
 	}
@@ -142,6 +147,9 @@ func (r resources) list() corev1.ResourceList {
 	if r.pods > 0 {
 		out[corev1.ResourcePods] = *resource.NewQuantity(r.pods, resource.DecimalSI)
 	}
+	if r.volumes > 0 {
+		out[ResourceEBSVolumes] = *resource.NewQuantity(r.volumes, resource.DecimalSI)
+	}
 	for n, v := range r.extended {
 		if v > 0 {
 			out[n] = *resource.NewQuantity(v, resource.DecimalSI)
@@ -161,7 +169,7 @@ func podRequests(pod *corev1.Pod) resources {
 // atLeast returns the most of r and o, resource by resource; the extended
 // map is copied, never shared.
 func (r resources) atLeast(o resources) resources {
-	out := resources{cpu: max(r.cpu, o.cpu), memory: max(r.memory, o.memory), storage: max(r.storage, o.storage), pods: max(r.pods, o.pods)}
+	out := resources{cpu: max(r.cpu, o.cpu), memory: max(r.memory, o.memory), storage: max(r.storage, o.storage), pods: max(r.pods, o.pods), volumes: max(r.volumes, o.volumes)}
 	if len(r.extended)+len(o.extended) > 0 {
 		out.extended = make(map[corev1.ResourceName]int64, len(r.extended)+len(o.extended))
 		for n, v := range r.extended {

@@ -114,7 +114,7 @@ func Solve(in Input) *Result {
 	s.inFlight, s.joined = in.InFlight, make([]*Node, len(in.InFlight))
 	pods := make([]*podInfo, len(in.Pods))
 	for i, p := range in.Pods {
-		pods[i] = newPodInfo(p)
+		pods[i] = newPodInfo(p, in.EBSVolumes)
 		s.classLeft[pods[i].class]++
 	}
 	sortPods(pods)

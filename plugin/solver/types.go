@@ -22,6 +22,10 @@ type Pool struct {
 	DaemonOverhead corev1.ResourceList
 	// Remaining is what the pool's limits still allow, nil for no limit.
 	Remaining corev1.ResourceList
+	// ExtraBlockDevices are the EBS volumes a node of the pool attaches at
+	// launch besides its root volume (catalog.ExtraBlockDevices); they take
+	// attachment slots pods' volumes cannot have.
+	ExtraBlockDevices int
 
 	// options keeps, across the solves of one reading of the pool (a
 	// disruption search solves hundreds), the options of each set of
@@ -89,8 +93,15 @@ type InFlight struct {
 	labelSetsMap  map[string]int
 }
 
+// room is Room in the solver's terms. A Room that does not name
+// ResourceEBSVolumes limits no volumes.
 func (f *InFlight) room() resources {
-	f.roomOnce.Do(func() { f.roomRes = newResources(f.Room) })
+	f.roomOnce.Do(func() {
+		f.roomRes = newResources(f.Room)
+		if _, ok := f.Room[ResourceEBSVolumes]; !ok {
+			f.roomRes.volumes = unlimitedVolumes
+		}
+	})
 	return f.roomRes
 }
 
@@ -126,6 +137,10 @@ type Input struct {
 	// MaxInstanceTypes caps the instance types offered per node (60 when 0),
 	// as EC2 caps a fleet's overrides.
 	MaxInstanceTypes int
+	// EBSVolumes counts the EBS volumes a pod attaches
+	// (volumetopology.Reader.EBSVolumes); nil counts none. It is asked only
+	// of pods with claims.
+	EBSVolumes func(*corev1.Pod) int
 }
 
 // Result is the solver's plan.

@@ -71,6 +71,8 @@ func (t *Tailor) loadPools(ctx context.Context, claims []karpv1.NodeClaim) (*poo
 			InstanceTypes:  types,
 			DaemonOverhead: solver.DaemonOverhead(np, daemons),
 			Remaining:      remaining(np, claims, types),
+			// The mappings the launcher gives the claim's instance.
+			ExtraBlockDevices: catalog.ExtraBlockDevices(class),
 		}
 		set.pools = append(set.pools, p)
 		set.byName[np.Name] = p

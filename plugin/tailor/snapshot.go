@@ -13,6 +13,7 @@ import (
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
+	"github.com/tailor-project/tailor/launcher/catalog"
 	"github.com/tailor-project/tailor/plugin/simulate"
 	"github.com/tailor-project/tailor/plugin/solver"
 )
@@ -67,6 +68,7 @@ func (t *Tailor) snapshot(set *poolSet, claims []karpv1.NodeClaim, without sets.
 				if err := snap.AddPod(c.Name, p); err != nil {
 					return nil, nil, err
 				}
+				add(used, t.ebsVolumesOf(p))
 			}
 			add(used, r.Requests)
 			add(used, corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)})
@@ -122,6 +124,7 @@ func roomOf(c *karpv1.NodeClaim, pool *solver.Pool, used corev1.ResourceList) co
 	if least == nil {
 		return nil
 	}
+	least[solver.ResourceEBSVolumes] = *resource.NewQuantity(leastEBSVolumes(pool, allowed), resource.DecimalSI)
 	for _, minus := range []corev1.ResourceList{pool.DaemonOverhead, used} {
 		for n, q := range minus {
 			if l, ok := least[n]; ok {
@@ -130,12 +133,45 @@ func roomOf(c *karpv1.NodeClaim, pool *solver.Pool, used corev1.ResourceList) co
 			}
 		}
 	}
-	for _, q := range least {
-		if q.Sign() <= 0 {
+	for n, q := range least {
+		switch {
+		case n == solver.ResourceEBSVolumes && q.Sign() < 0:
+			// Out of volumes is not out of room: pods without volumes
+			// may still join.
+			least[n] = resource.Quantity{}
+		case n != solver.ResourceEBSVolumes && q.Sign() <= 0:
 			return nil
 		}
 	}
 	return least
+}
+
+// leastEBSVolumes is how many EBS volumes a claim attaches whichever of its
+// types it becomes.
+func leastEBSVolumes(pool *solver.Pool, allowed map[string]bool) int64 {
+	least := int64(-1)
+	for _, it := range pool.InstanceTypes {
+		if !allowed[it.Name] || it.Info == nil {
+			continue
+		}
+		if n := catalog.EBSVolumeLimit(it.Info, pool.ExtraBlockDevices, 1); least < 0 || n < least {
+			least = n
+		}
+	}
+	return max(least, 0)
+}
+
+// ebsVolumesOf is the EBS volumes a pod waiting for a claim will attach, in
+// the solver's terms; nil for a pod without any.
+func (t *Tailor) ebsVolumesOf(p *corev1.Pod) corev1.ResourceList {
+	if t.volumes.Claims == nil || !hasClaims(p) {
+		return nil
+	}
+	n := t.volumes.EBSVolumes(p)
+	if n == 0 {
+		return nil
+	}
+	return corev1.ResourceList{solver.ResourceEBSVolumes: *resource.NewQuantity(int64(n), resource.DecimalSI)}
 }
 
 func add(total, more corev1.ResourceList) {

@@ -124,6 +124,15 @@ func (w *world) withVolumes(pods []*corev1.Pod) ([]*corev1.Pod, map[*corev1.Pod]
 	return out, refused
 }
 
+// ebsVolumes counts a pod's EBS volumes for the solver; nil, counting none,
+// when the plugin reads no volumes.
+func (w *world) ebsVolumes() func(*corev1.Pod) int {
+	if w.volumes.Claims == nil {
+		return nil
+	}
+	return w.volumes.EBSVolumes
+}
+
 func hasClaims(p *corev1.Pod) bool {
 	for _, v := range p.Spec.Volumes {
 		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
@@ -138,7 +147,7 @@ func hasClaims(p *corev1.Pod) bool {
 // (plugin/preferences). It returns what each pod placed gave up, by UID.
 func (w *world) solvePreferring(pods []*corev1.Pod, without sets.Set[string], inflight []*solver.InFlight) (*solver.Result, map[types.UID][]string) {
 	solve := func(pods []*corev1.Pod, wrap func(solver.Checker) solver.Checker) *solver.Result {
-		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: wrap(w.sim), EmptyDomains: true})
+		return solver.Solve(solver.Input{Pods: pods, Pools: w.set.pools, InFlight: inflight, Checker: wrap(w.sim), EmptyDomains: true, EBSVolumes: w.ebsVolumes()})
 	}
 	reset := func() {
 		// The rounds solve against the same snapshot, each from where the

@@ -73,10 +73,12 @@ type diskXML struct {
 }
 
 type ebsInfoXML struct {
-	EBSOptimizedSupport string               `xml:"ebsOptimizedSupport"`
-	EncryptionSupport   string               `xml:"encryptionSupport"`
-	NVMeSupport         string               `xml:"nvmeSupport"`
-	EBSOptimizedInfo    *ebsOptimizedInfoXML `xml:"ebsOptimizedInfo,omitempty"`
+	EBSOptimizedSupport   string               `xml:"ebsOptimizedSupport"`
+	EncryptionSupport     string               `xml:"encryptionSupport"`
+	NVMeSupport           string               `xml:"nvmeSupport"`
+	EBSOptimizedInfo      *ebsOptimizedInfoXML `xml:"ebsOptimizedInfo,omitempty"`
+	MaximumEBSAttachments int32                `xml:"maximumEbsAttachments,omitempty"`
+	AttachmentLimitType   string               `xml:"attachmentLimitType,omitempty"`
 }
 
 type ebsOptimizedInfoXML struct {
@@ -239,6 +241,13 @@ func renderInstanceType(info *catalog.Info, prices map[string]float64) instanceT
 	if info.Hypervisor == "xen" {
 		out.EBSInfo.NVMeSupport = "unsupported"
 		out.NetworkInfo.ENASupport = "supported"
+	}
+	if info.EBS.MaxAttachments > 0 {
+		out.EBSInfo.MaximumEBSAttachments = info.EBS.MaxAttachments
+		out.EBSInfo.AttachmentLimitType = "shared"
+		if info.EBS.Dedicated {
+			out.EBSInfo.AttachmentLimitType = "dedicated"
+		}
 	}
 	if info.EBSBandwidthMbps > 0 {
 		out.EBSInfo.EBSOptimizedSupport = "default"

@@ -73,6 +73,10 @@ func TestDescribeInstanceTypes(t *testing.T) {
 		if info.EFAs > 0 && aws.ToInt32(it.NetworkInfo.EfaInfo.MaximumEfaInterfaces) != info.EFAs {
 			t.Errorf("%s: EFA %+v, want %d", info.Name, it.NetworkInfo.EfaInfo, info.EFAs)
 		}
+		if e := it.EbsInfo; aws.ToInt32(e.MaximumEbsAttachments) != info.EBS.MaxAttachments ||
+			(e.AttachmentLimitType == ec2types.AttachmentLimitTypeDedicated) != info.EBS.Dedicated {
+			t.Errorf("%s: EBS attachments %d %s, catalog says %+v", info.Name, aws.ToInt32(e.MaximumEbsAttachments), e.AttachmentLimitType, info.EBS)
+		}
 		if info.LocalNVMeGB > 0 && aws.ToInt64(it.InstanceStorageInfo.TotalSizeInGB) != info.LocalNVMeGB {
 			t.Errorf("%s: local storage %d GB, want %d", info.Name, aws.ToInt64(it.InstanceStorageInfo.TotalSizeInGB), info.LocalNVMeGB)
 		}

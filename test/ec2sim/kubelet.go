@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -106,28 +107,29 @@ const (
 
 // desiredNode reads, under the world lock, what the Node of an instance
 // should be.
-func (k *kubelet) desiredNode(id string) (state nodeState, node *corev1.Node) {
+func (k *kubelet) desiredNode(id string) (state nodeState, node *corev1.Node, csiNode *storagev1.CSINode) {
 	s := k.sim
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	inst, ok := s.world.instances[id]
 	if !ok || inst.boot == nil {
-		return nodeUntouched, nil
+		return nodeUntouched, nil, nil
 	}
 	node = s.nodeForLocked(inst)
+	csiNode = csiNodeForLocked(inst, node)
 	switch inst.State {
 	case stateRunning:
-		return nodeRegistered, node
+		return nodeRegistered, node, csiNode
 	case stateStopping, stateStopped:
-		return nodeStopped, node
+		return nodeStopped, node, csiNode
 	case stateTerminated:
-		return nodeDeleted, node
+		return nodeDeleted, node, csiNode
 	}
-	return nodeUntouched, node
+	return nodeUntouched, node, csiNode
 }
 
 func (k *kubelet) reconcile(ctx context.Context, id string) error {
-	state, want := k.desiredNode(id)
+	state, want, wantCSI := k.desiredNode(id)
 	if state == nodeUntouched {
 		return nil
 	}
@@ -150,13 +152,24 @@ func (k *kubelet) reconcile(ctx context.Context, id string) error {
 	log := k.log.WithValues("instance", id, "node", want.Name)
 	switch state {
 	case nodeRegistered:
-		if have != nil {
-			return nil
+		if have == nil {
+			created, err := nodes.Create(ctx, want, metav1.CreateOptions{})
+			switch {
+			case apierrors.IsAlreadyExists(err):
+				// The other worker won the race; its Node is read back
+				// for the CSINode's owner reference.
+				if created, err = nodes.Get(ctx, want.Name, metav1.GetOptions{}); err != nil {
+					return fmt.Errorf("getting node %s: %w", want.Name, err)
+				}
+			case err != nil:
+				return fmt.Errorf("registering node %s: %w", want.Name, err)
+			default:
+				log.Info("Node registered", "labels", len(want.Labels), "taints", len(want.Spec.Taints))
+			}
+			have = created
 		}
-		if _, err := nodes.Create(ctx, want, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("registering node %s: %w", want.Name, err)
-		}
-		log.Info("Node registered", "labels", len(want.Labels), "taints", len(want.Spec.Taints))
+		// The CSI node plugin registers after kubelet, on a Node that exists.
+		return k.registerCSINode(ctx, log, have, wantCSI)
 	case nodeStopped:
 		if have == nil || have.Annotations[KwokNodeAnnotation] == "" {
 			return nil
@@ -167,14 +180,14 @@ func (k *kubelet) reconcile(ctx context.Context, id string) error {
 		}
 		log.Info("Node's kubelet stopped: the node is no longer kept Ready")
 	case nodeDeleted:
-		if have == nil {
-			return nil
+		if have != nil {
+			err := nodes.Delete(ctx, want.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return fmt.Errorf("deleting node %s: %w", want.Name, err)
+			}
+			log.Info("Node deleted: its instance is terminated")
 		}
-		err := nodes.Delete(ctx, want.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fmt.Errorf("deleting node %s: %w", want.Name, err)
-		}
-		log.Info("Node deleted: its instance is terminated")
+		return k.deleteCSINode(ctx, want.Name, id)
 	}
 	return nil
 }
