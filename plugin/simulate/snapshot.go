@@ -72,8 +72,10 @@ func (s *Snapshot) RemoveNode(name string) {
 		return
 	}
 	delete(s.byName, name)
-	for i, ni := range s.nodes {
-		if ni.Node().Name == name {
+	// From the end: the node taken out is most often a planned node the
+	// solver opened last, only to compare it.
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		if s.nodes[i].Node().Name == name {
 			s.nodes = append(s.nodes[:i], s.nodes[i+1:]...)
 			break
 		}

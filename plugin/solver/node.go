@@ -72,10 +72,20 @@ type growthFloor struct {
 	next    float64
 }
 
-// growthFloor is a lower bound of what adding need, which the target does
-// not hold, adds to the node's price; cheap to ask of every node for
-// every pod.
-func (n *Node) growthFloor(need resources) float64 {
+// growthFloor is a lower bound of what adding req, which the target does
+// not hold beside the node's requests, adds to the node's price; cheap to
+// ask of every node for every pod.
+func (n *Node) growthFloor(req resources) float64 {
+	room, step := n.growthBounds()
+	if req.fitsWith(n.requests, room) {
+		return 0
+	}
+	return step
+}
+
+// growthBounds are the most room of each resource among the options no
+// dearer than the target, and what the node costs more as any dearer one.
+func (n *Node) growthBounds() (resources, float64) {
 	f := &n.floor
 	if f.target != n.target || !sameOptions(f.options, n.options) {
 		*f = growthFloor{options: n.options, target: n.target, next: math.Inf(1)}
@@ -88,10 +98,7 @@ func (n *Node) growthFloor(need resources) float64 {
 			f.room = f.room.atLeast(o.alloc)
 		}
 	}
-	if need.fitsIn(f.room) {
-		return 0
-	}
-	return f.next - n.target.price
+	return f.room, f.next - n.target.price
 }
 
 // Requests are what the pods and daemons on the node request in sum. The

@@ -181,3 +181,23 @@ func (r resources) atLeast(o resources) resources {
 	}
 	return out
 }
+
+// fitsWith reports whether r fits in capacity beside used: (r + used)
+// fitsIn capacity, without making the sum.
+func (r resources) fitsWith(used, capacity resources) bool {
+	if r.cpu+used.cpu > capacity.cpu || r.memory+used.memory > capacity.memory || r.storage+used.storage > capacity.storage ||
+		r.pods+used.pods > capacity.pods || r.volumes+used.volumes > capacity.volumes {
+		return false
+	}
+	for n, v := range r.extended {
+		if sum := v + used.extended[n]; sum > 0 && sum > capacity.extended[n] {
+			return false
+		}
+	}
+	for n, v := range used.extended {
+		if _, counted := r.extended[n]; !counted && v > 0 && v > capacity.extended[n] {
+			return false
+		}
+	}
+	return true
+}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 
@@ -75,7 +74,8 @@ type solver struct {
 	// those whose zone is fixed, in the same order, the only ones a pod
 	// with a zonal constraint can join.
 	nodes []*Node
-	zoned []*Node
+	all   nodeList
+	zoned nodeList
 	// holding counts, by label set, the new nodes that hold a pod of it: a
 	// pod that must not share a node with its own kind skips the new nodes
 	// when all of them do.
@@ -233,11 +233,13 @@ func (s *solver) place(pi *podInfo) error {
 			break
 		}
 	}
-	for _, n := range s.newNodesFor(pi) {
-		if done {
-			break
-		}
-		done = consider(n)
+	if list := s.newNodesFor(pi); list != nil && !done {
+		list.scan(pi.req, func() float64 {
+			if best == nil {
+				return math.Inf(1)
+			}
+			return best.delta
+		}, consider)
 	}
 	if best != nil && best.delta == 0 {
 		s.commit(pi, best)
@@ -248,6 +250,7 @@ func (s *solver) place(pi *podInfo) error {
 	case fresh != nil && (best == nil || fresh.perPod < best.delta):
 		fresh.node.order = len(s.nodes)
 		s.nodes = append(s.nodes, fresh.node)
+		s.all.insert(fresh.node)
 		s.commit(pi, fresh)
 		return nil
 	case best != nil:
@@ -263,14 +266,14 @@ func (s *solver) place(pi *podInfo) error {
 // newNodesFor are the new nodes the pod may join, in order: each one
 // that tryJoin would not refuse at once for the pod's zonal constraint or
 // its own kind.
-func (s *solver) newNodesFor(pi *podInfo) []*Node {
+func (s *solver) newNodesFor(pi *podInfo) *nodeList {
 	if pi.exclusive && s.holding[pi.labelSet] == len(s.nodes) {
 		return nil
 	}
 	if pi.zonal {
-		return s.zoned
+		return &s.zoned
 	}
-	return s.nodes
+	return &s.all
 }
 
 // listZoned adds a new node whose zone became fixed to the zoned nodes,
@@ -280,8 +283,7 @@ func (s *solver) listZoned(n *Node) {
 		return
 	}
 	n.zoned = true
-	i := sort.Search(len(s.zoned), func(i int) bool { return s.zoned[i].order > n.order })
-	s.zoned = slices.Insert(s.zoned, i, n)
+	s.zoned.insert(n)
 }
 
 // candidate is a way to place a pod: its node, and what the node becomes.
@@ -352,12 +354,6 @@ func (s *solver) tryJoin(pi *podInfo, n *Node, bound float64) (*candidate, error
 	if n.inFlight {
 		return s.tryJoinInFlight(pi, n)
 	}
-	pool := s.poolOf(n)
-	need := n.requests.add(pi.req)
-	// Cheap rejection first: the largest option cannot hold the pods.
-	if !s.anyFits(n.options, need) {
-		return nil, errNoRoom
-	}
 	if pi.zonal && !zoneFixed(n.Requirements) {
 		return nil, errZoneOpen
 	}
@@ -367,12 +363,18 @@ func (s *solver) tryJoin(pi *podInfo, n *Node, bound float64) (*candidate, error
 	if s.sameLabelsRefuse(pi, n) {
 		return nil, errSameLabels
 	}
-	// Narrowing only takes options away, so the cheapest option that holds
-	// the pods now bounds what the node costs more with the pod: a node that
-	// must grow by at least the bound is refused before narrowing.
-	grows := !need.fitsIn(n.target.alloc)
-	if grows && n.growthFloor(need) >= bound {
+	// Narrowing only takes options away, so what the options hold now
+	// bounds what the node costs more with the pod: a node that must grow
+	// by at least the bound is refused before the pods' sum is made.
+	grows := !pi.req.fitsWith(n.requests, n.target.alloc)
+	if grows && n.growthFloor(pi.req) >= bound {
 		return nil, errCostlier
+	}
+	pool := s.poolOf(n)
+	need := n.requests.add(pi.req)
+	// The largest option cannot hold the pods.
+	if !s.anyFits(n.options, need) {
+		return nil, errNoRoom
 	}
 	fit := cheapestFitting(n.options, need)
 	if fit == nil {
@@ -723,6 +725,12 @@ func (s *solver) commit(pi *podInfo, c *candidate) {
 	s.listZoned(n)
 	n.options = c.options
 	n.target = c.target
+	if !n.inFlight {
+		s.all.changed(n)
+		if n.zoned {
+			s.zoned.changed(n)
+		}
+	}
 	s.checker.Placed(pi.pod, n)
 }
 
