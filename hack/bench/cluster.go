@@ -28,7 +28,7 @@ import (
 type bench struct {
 	dir    string
 	kube   kubernetes.Interface
-	client client.Client
+	client client.WithWatch
 }
 
 // clusterBenchmarks starts a local cluster with zero boot delay and the
@@ -61,7 +61,7 @@ func clusterBenchmarks(ctx context.Context, dir string) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
@@ -72,12 +72,14 @@ func clusterBenchmarks(ctx context.Context, dir string) ([]row, error) {
 
 	var rows []row
 	for _, n := range []int32{100, 1000} {
-		d, err := b.toRunning(ctx, n)
+		d, steps, err := b.toRunning(ctx, n)
 		if err != nil {
 			return nil, err
 		}
 		rows = append(rows, row{what: fmt.Sprintf("%d pods pending -> Running", n), value: d.Round(10 * time.Millisecond).String(),
 			how: "local cluster, zero boot delay: Deployment scaled from 0 until every pod Running (250m, 256Mi each)"})
+		rows = append(rows, row{what: fmt.Sprintf("%d pods: where the time goes", n), value: steps.summary(),
+			how: "each step's last sighting after the scale, from watches of the pods and NodeClaims"})
 	}
 	p50, p99, count, err := b.batchLatency()
 	if err != nil {
@@ -116,28 +118,35 @@ func (b *bench) quickScaleDown(ctx context.Context) error {
 
 // toRunning scales a Deployment from 0 to n and times until all run, then
 // scales it back and waits for the nodes to go.
-func (b *bench) toRunning(ctx context.Context, n int32) (time.Duration, error) {
+func (b *bench) toRunning(ctx context.Context, n int32) (time.Duration, *timeline, error) {
 	name := fmt.Sprintf("load-%d", n)
 	d := deployment(name, "tailor-scheduler", 0, "250m")
 	if _, err := b.kube.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	watching, stop := context.WithCancel(ctx)
+	defer stop()
 	start := time.Now()
+	steps := newTimeline(start)
+	if err := steps.watchScaleUp(watching, b.kube, b.client, "app="+name); err != nil {
+		return 0, nil, err
+	}
 	if err := b.scale(ctx, name, n); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := b.waitPods(ctx, "app="+name, func(running, total int) bool { return running == int(n) }, 10*time.Minute); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	took := time.Since(start)
-	fmt.Printf("  %d pods Running after %s\n", n, took.Round(10*time.Millisecond))
+	stop()
+	fmt.Printf("  %d pods Running after %s\n%s", n, took.Round(10*time.Millisecond), steps)
 	if err := b.kube.AppsV1().Deployments("default").Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := b.waitPods(ctx, "app="+name, func(_, total int) bool { return total == 0 }, 5*time.Minute); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return took, b.waitNoClaims(ctx)
+	return took, steps, b.waitNoClaims(ctx)
 }
 
 func (b *bench) scale(ctx context.Context, name string, n int32) error {

@@ -31,6 +31,7 @@ func main() {
 	dir := flag.String("dir", ".local-bench", "directory of the benchmark's local cluster")
 	compareOnly := flag.Bool("compare-only", false, "run only the comparison with Karpenter's scheduler")
 	noCompare := flag.Bool("no-compare", false, "skip the comparison with Karpenter's scheduler")
+	clusterOnly := flag.Bool("cluster-only", false, "run only the local cluster's measures")
 	sizesFlag := flag.String("sizes", "1000,5000,10000,20000", "pod counts of the comparison, comma-separated")
 	preference := flag.Int("preference", 4000, "pods of Karpenter's preference workload (makePreferencePods) in the comparison; 0 leaves it out")
 	warmup := flag.Int("warmup", 1, "solves of each size and side before the measured ones")
@@ -59,7 +60,10 @@ func main() {
 	}
 
 	var rows []row
-	if !*compareOnly {
+	if *clusterOnly {
+		*noCompare = true
+	}
+	if !*compareOnly && !*clusterOnly {
 		solver, err := solverBenchmarks(ctx)
 		if err != nil {
 			fail(err)

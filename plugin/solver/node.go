@@ -60,45 +60,56 @@ type Node struct {
 	floor growthFloor
 }
 
-// growthFloor bounds what a pod the node's target cannot hold adds to its
-// price, for the options and target it was computed for: unless an option
-// no dearer than the target has the room (room is the most of each
-// resource among those), the node must become an option that costs at
-// least next.
+// growthFloor bounds what a pod adds to the node's price, for the options
+// and target it was computed for. Options come in price steps: room[0] is
+// the most of each resource among the options no dearer than the target,
+// room[1] among those no dearer than the next price, and floor[k] what the
+// node costs more at the price after room[k]'s: a pod whose sum with the
+// node's requests room[k] cannot hold costs at least floor[k] more.
 type growthFloor struct {
 	options []option
 	target  *option
-	room    resources
-	next    float64
+	room    [2]resources
+	floor   [2]float64
 }
 
-// growthFloor is a lower bound of what adding req, which the target does
-// not hold beside the node's requests, adds to the node's price; cheap to
-// ask of every node for every pod.
+// growthFloor is a lower bound of what adding req adds to the node's
+// price; cheap to ask of every node for every pod.
 func (n *Node) growthFloor(req resources) float64 {
-	room, step := n.growthBounds()
-	if req.fitsWith(n.requests, room) {
-		return 0
-	}
-	return step
-}
-
-// growthBounds are the most room of each resource among the options no
-// dearer than the target, and what the node costs more as any dearer one.
-func (n *Node) growthBounds() (resources, float64) {
-	f := &n.floor
-	if f.target != n.target || !sameOptions(f.options, n.options) {
-		*f = growthFloor{options: n.options, target: n.target, next: math.Inf(1)}
-		for i := range n.options {
-			o := &n.options[i]
-			if o.price > n.target.price {
-				f.next = o.price
-				break
+	f := n.growthBounds()
+	for k := range f.room {
+		if req.fitsWith(n.requests, f.room[k]) {
+			if k == 0 {
+				return 0
 			}
-			f.room = f.room.atLeast(o.alloc)
+			return f.floor[k-1]
 		}
 	}
-	return f.room, f.next - n.target.price
+	return f.floor[len(f.floor)-1]
+}
+
+// growthBounds are the node's growth floor, computed again when its
+// options or target changed.
+func (n *Node) growthBounds() *growthFloor {
+	f := &n.floor
+	if f.target == n.target && sameOptions(f.options, n.options) {
+		return f
+	}
+	*f = growthFloor{options: n.options, target: n.target, floor: [2]float64{math.Inf(1), math.Inf(1)}}
+	k, price := 0, n.target.price
+	for i := range n.options {
+		o := &n.options[i]
+		for o.price > price {
+			f.floor[k] = o.price - n.target.price
+			if k+1 == len(f.room) {
+				return f
+			}
+			f.room[k+1] = f.room[k]
+			k, price = k+1, o.price
+		}
+		f.room[k] = f.room[k].atLeast(o.alloc)
+	}
+	return f
 }
 
 // Requests are what the pods and daemons on the node request in sum. The

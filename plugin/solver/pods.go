@@ -136,11 +136,17 @@ func hostnameSpreadCap(pod *corev1.Pod) int {
 	return cap
 }
 
-// sortPods orders the batch largest first, so that small pods fill the room
-// large ones leave; copies of one template stay together.
+// sortPods orders the batch: first the pods that must be alone on their
+// node (required hostname anti-affinity to their own kind), since their
+// count is the least number of nodes the batch needs and the others can
+// fill those nodes; then the largest first, so that small pods fill the room
+// large ones leave. Copies of one template stay together.
 func sortPods(pods []*podInfo) {
 	sort.SliceStable(pods, func(i, j int) bool {
 		a, b := pods[i], pods[j]
+		if a.exclusive != b.exclusive {
+			return a.exclusive
+		}
 		if a.req.cpu != b.req.cpu {
 			return a.req.cpu > b.req.cpu
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,7 +80,11 @@ type solver struct {
 	// holding counts, by label set, the new nodes that hold a pod of it: a
 	// pod that must not share a node with its own kind skips the new nodes
 	// when all of them do.
-	holding   map[string]int
+	holding map[string]int
+	// zoneNodes counts the new nodes of each zone, once their zone is
+	// fixed; zoneOrder caches zonesByPrice.
+	zoneNodes map[string]int
+	zoneOrder map[zoneKey][]string
 	checker   Checker
 	classLeft map[string]int
 	maxTypes  int
@@ -87,12 +92,20 @@ type solver struct {
 	sizePlans map[sizeKey]*sizePlan
 	// emptyDomains: see Input.EmptyDomains.
 	emptyDomains bool
+	scanAll      bool
 }
 
 // Solve packs the batch into new nodes. It never fails as a whole: a pod no
 // pool can host is returned in Unplaced with the reasons of every pool.
 func Solve(in Input) *Result {
-	s := &solver{checker: in.Checker, classLeft: map[string]int{}, holding: map[string]int{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
+	return solve(in, false)
+}
+
+// solve is Solve; scanAll weighs every new node for every pod instead of
+// skipping those the node list bounds out, for the test that proves the
+// skip exact.
+func solve(in Input, scanAll bool) *Result {
+	s := &solver{scanAll: scanAll, checker: in.Checker, classLeft: map[string]int{}, holding: map[string]int{}, zoneNodes: map[string]int{}, zoneOrder: map[zoneKey][]string{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
 	if s.checker == nil {
 		s.checker = noChecker{}
 	}
@@ -233,7 +246,13 @@ func (s *solver) place(pi *podInfo) error {
 			break
 		}
 	}
-	if list := s.newNodesFor(pi); list != nil && !done {
+	if list := s.newNodesFor(pi); list != nil && !done && s.scanAll {
+		for _, n := range list.nodes {
+			if consider(n) {
+				break
+			}
+		}
+	} else if list != nil && !done {
 		list.scan(pi.req, func() float64 {
 			if best == nil {
 				return math.Inf(1)
@@ -284,6 +303,9 @@ func (s *solver) listZoned(n *Node) {
 	}
 	n.zoned = true
 	s.zoned.insert(n)
+	if r, ok := n.Requirements[wellknown.ZoneLabel]; ok {
+		s.zoneNodes[r.Values()[0]]++
+	}
 }
 
 // candidate is a way to place a pod: its node, and what the node becomes.
@@ -354,7 +376,7 @@ func (s *solver) tryJoin(pi *podInfo, n *Node, bound float64) (*candidate, error
 	if n.inFlight {
 		return s.tryJoinInFlight(pi, n)
 	}
-	if pi.zonal && !zoneFixed(n.Requirements) {
+	if pi.zonal && !n.zoned {
 		return nil, errZoneOpen
 	}
 	// A pod whose required anti-affinity selects its own labels is refused
@@ -501,13 +523,24 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 	if err := minValuesMet(reqs, options, pi.req); err != nil {
 		return nil, err
 	}
-	if !pi.zonal || zoneFixed(reqs) {
+	if !(pi.zonal || pi.exclusive) || zoneFixed(reqs) {
 		return s.openWith(pool, pi, reqs, options)
 	}
 	// A zonal constraint is judged on a node whose zone is known: try the
 	// zones from the cheapest.
 	var errs []error
-	for _, zone := range zonesByPrice(options, reqs, pi.req) {
+	zones := s.zonesByPrice(options, reqs, pi.req)
+	if !pi.zonal {
+		// A pod that must be alone on its node is given a zone at once,
+		// although nothing of its own asks for one: the pods that come
+		// after it with zonal constraints (spreads, zonal affinity) can
+		// only join a node whose zone is fixed, and without them its node
+		// would stay mostly empty. The zone with the fewest of the batch's
+		// nodes comes first, so that those pods find room in every zone.
+		zones = slices.Clone(zones)
+		sort.SliceStable(zones, func(i, j int) bool { return s.zoneNodes[zones[i]] < s.zoneNodes[zones[j]] })
+	}
+	for _, zone := range zones {
 		zreqs := copyRequirements(reqs)
 		zreqs.Add(requirements.NewRequirement(wellknown.ZoneLabel, corev1.NodeSelectorOpIn, zone))
 		c, err := s.openWith(pool, pi, zreqs, pool.optionsFor(zreqs))
@@ -748,6 +781,30 @@ func (s *solver) poolOf(n *Node) *poolState {
 	// An in-flight node of a pool not in this batch's list has no limits to
 	// track.
 	return &poolState{Pool: n.Pool}
+}
+
+// zoneKey names a zonesByPrice question: a list of options, and a pod's
+// requests (extended resources aside: such pods are not cached).
+type zoneKey struct {
+	first                               *option
+	n                                   int
+	cpu, memory, storage, pods, volumes int64
+}
+
+// zonesByPrice is zonesByPrice, cached: the pods of a class ask it of the
+// same options again and again. The options of one requirements are
+// computed once per solve (optionsFor), so their first element names them.
+func (s *solver) zonesByPrice(options []option, reqs requirements.Requirements, req resources) []string {
+	if len(options) == 0 || len(req.extended) > 0 {
+		return zonesByPrice(options, reqs, req)
+	}
+	key := zoneKey{first: &options[0], n: len(options), cpu: req.cpu, memory: req.memory, storage: req.storage, pods: req.pods, volumes: req.volumes}
+	if z, ok := s.zoneOrder[key]; ok {
+		return z
+	}
+	z := zonesByPrice(options, reqs, req)
+	s.zoneOrder[key] = z
+	return z
 }
 
 // zonesByPrice lists the zones reqs allow, by the price of the cheapest
