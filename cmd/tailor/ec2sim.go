@@ -60,6 +60,10 @@ on-demand prices are real (us-east-1). Faults are set with flags and at runtime 
 
 func runEC2Sim(cmd *cobra.Command, f *ec2SimFlags) error {
 	opts := f.opts
+	if opts.BootDelay == 0 {
+		// --boot-delay=0s asks for none, not for the default.
+		opts.BootDelay = ec2sim.NoBootDelay
+	}
 	opts.StateChangeEvents = f.stateChangeEvents
 	opts.Log = textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(f.verbosity), textlogger.Output(cmd.ErrOrStderr())))
 	for _, list := range []struct {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
@@ -107,13 +108,16 @@ func clusterBenchmarks(ctx context.Context, dir string) ([]row, error) {
 // quickScaleDown lets empty nodes go within seconds, so runs do not reuse
 // the nodes of the run before.
 func (b *bench) quickScaleDown(ctx context.Context) error {
-	np := &karpv1.NodePool{}
-	if err := b.client.Get(ctx, client.ObjectKey{Name: "default"}, np); err != nil {
-		return err
-	}
-	np.Spec.Disruption.ConsolidateAfter = karpv1.MustParseNillableDuration("1s")
-	np.Spec.Disruption.Budgets = []karpv1.Budget{{Nodes: "100%"}}
-	return b.client.Update(ctx, np)
+	// The launcher writes the pool's status meanwhile.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		np := &karpv1.NodePool{}
+		if err := b.client.Get(ctx, client.ObjectKey{Name: "default"}, np); err != nil {
+			return err
+		}
+		np.Spec.Disruption.ConsolidateAfter = karpv1.MustParseNillableDuration("1s")
+		np.Spec.Disruption.Budgets = []karpv1.Budget{{Nodes: "100%"}}
+		return b.client.Update(ctx, np)
+	})
 }
 
 // toRunning scales a Deployment from 0 to n and times until all run, then

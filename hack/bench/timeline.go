@@ -61,57 +61,83 @@ func (t *timeline) note(step, object string) {
 }
 
 // watchScaleUp records the steps of pods matching selector and of every
-// NodeClaim until ctx ends.
+// NodeClaim until ctx ends. A watch the server closes is opened again:
+// a step is counted once per object however often it is seen.
 func (t *timeline) watchScaleUp(ctx context.Context, kube kubernetes.Interface, c client.WithWatch, selector string) error {
-	pods, err := kube.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: selector})
+	openPods := func() (watch.Interface, error) {
+		return kube.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: selector})
+	}
+	openClaims := func() (watch.Interface, error) { return c.Watch(ctx, &karpv1.NodeClaimList{}) }
+	pods, err := openPods()
 	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
-	claims, err := c.Watch(ctx, &karpv1.NodeClaimList{})
+	claims, err := openClaims()
 	if err != nil {
 		pods.Stop()
 		return fmt.Errorf("watching NodeClaims: %w", err)
 	}
-	go func() {
-		defer pods.Stop()
-		for ev := range pods.ResultChan() {
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type == watch.Deleted {
-				continue
-			}
-			t.note("pod created", p.Name)
-			if p.Spec.NodeName != "" {
-				t.note("pod bound", p.Name)
-			}
-			if p.Status.Phase == corev1.PodRunning {
-				t.note("pod running", p.Name)
-			}
-		}
-	}()
-	go func() {
-		defer claims.Stop()
-		for ev := range claims.ResultChan() {
-			nc, ok := ev.Object.(*karpv1.NodeClaim)
-			if !ok || ev.Type == watch.Deleted {
-				continue
-			}
-			t.note("NodeClaim created", nc.Name)
-			for _, cond := range nc.Status.Conditions {
-				if cond.Status != metav1.ConditionTrue {
-					continue
-				}
-				switch cond.Type {
-				case karpv1.ConditionTypeLaunched:
-					t.note("NodeClaim launched", nc.Name)
-				case karpv1.ConditionTypeRegistered:
-					t.note("node registered", nc.Name)
-				case karpv1.ConditionTypeInitialized:
-					t.note("NodeClaim initialized", nc.Name)
-				}
-			}
-		}
-	}()
+	go t.follow(ctx, pods, openPods, t.notePod)
+	go t.follow(ctx, claims, openClaims, t.noteClaim)
 	return nil
+}
+
+// follow feeds the events of w to note, and of a new watch when the
+// server closes it, until ctx ends.
+func (t *timeline) follow(ctx context.Context, w watch.Interface, open func() (watch.Interface, error), note func(any)) {
+	for {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Deleted && ev.Type != watch.Error {
+				note(ev.Object)
+			}
+		}
+		w.Stop()
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			var err error
+			if w, err = open(); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func (t *timeline) notePod(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	t.note("pod created", p.Name)
+	if p.Spec.NodeName != "" {
+		t.note("pod bound", p.Name)
+	}
+	if p.Status.Phase == corev1.PodRunning {
+		t.note("pod running", p.Name)
+	}
+}
+
+func (t *timeline) noteClaim(obj any) {
+	nc, ok := obj.(*karpv1.NodeClaim)
+	if !ok {
+		return
+	}
+	t.note("NodeClaim created", nc.Name)
+	for _, cond := range nc.Status.Conditions {
+		if cond.Status != metav1.ConditionTrue {
+			continue
+		}
+		switch cond.Type {
+		case karpv1.ConditionTypeLaunched:
+			t.note("NodeClaim launched", nc.Name)
+		case karpv1.ConditionTypeRegistered:
+			t.note("node registered", nc.Name)
+		case karpv1.ConditionTypeInitialized:
+			t.note("NodeClaim initialized", nc.Name)
+		}
+	}
 }
 
 // String is the timeline as a table: each step's first and last sighting

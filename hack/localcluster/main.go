@@ -165,11 +165,28 @@ func startScheduler(ctx context.Context, cp *controlplane.ControlPlane, chart *c
 	// Outside a pod there is no in-cluster configuration to connect with.
 	// The rate limits are raised for make bench, whose bursts of thousands
 	// of pods would otherwise measure the client's throttling.
-	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": 200, "burst": 400}
+	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": 500, "burst": 1000}
 	if plain {
 		// The same scheduler without Tailor, to compare against.
+		// Every profile of a scheduler must sort its queue alike, with the
+		// same args, and Tailor's sorts gangs together (Coscheduling).
 		profiles, _ := config["profiles"].([]any)
-		config["profiles"] = append(profiles, map[string]any{"schedulerName": "plain-scheduler"})
+		plainProfile := map[string]any{"schedulerName": "plain-scheduler"}
+		if len(profiles) > 0 {
+			if first, ok := profiles[0].(map[string]any); ok {
+				if plugins, ok := first["plugins"].(map[string]any); ok && plugins["queueSort"] != nil {
+					plainProfile["plugins"] = map[string]any{"queueSort": plugins["queueSort"]}
+				}
+				// So must the queue sort plugin's args.
+				configs, _ := first["pluginConfig"].([]any)
+				for _, c := range configs {
+					if pc, ok := c.(map[string]any); ok && pc["name"] == "Coscheduling" {
+						plainProfile["pluginConfig"] = []any{pc}
+					}
+				}
+			}
+		}
+		config["profiles"] = append(profiles, plainProfile)
 	}
 	data, err := yaml.Marshal(config)
 	if err != nil {

@@ -36,13 +36,19 @@ func newBatcher(idle, max time.Duration, solve func(context.Context, []*corev1.P
 }
 
 // Add puts a pod in the open batch; it never blocks, so PostFilter stays fast.
+// Only a pod new to the batch holds it open for another idle period: the
+// scheduler retries a pod it could not place, with backoff, and each retry
+// hands it over again; counting those kept a batch of pods that had all
+// arrived open until max.
 func (b *batcher) Add(pod *corev1.Pod) {
 	b.mu.Lock()
 	now := time.Now()
 	if len(b.pods) == 0 {
 		b.first = now
 	}
-	b.last = now
+	if _, known := b.pods[pod.UID]; !known {
+		b.last = now
+	}
 	b.pods[pod.UID] = pod
 	b.mu.Unlock()
 	select {

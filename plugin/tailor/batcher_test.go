@@ -42,6 +42,32 @@ func TestBatcherGroupsPodsThatArriveTogether(t *testing.T) {
 
 // TestBatcherClosesAtMax: pods that keep coming do not hold a batch open
 // beyond its maximum.
+// TestBatcherIdleCountsNewPodsOnly: the scheduler hands a pod over again
+// at each retry; a batch whose pods have all arrived closes once idle has
+// passed, however often they come again.
+func TestBatcherIdleCountsNewPodsOnly(t *testing.T) {
+	got := make(chan []*corev1.Pod, 100)
+	b := newBatcher(100*time.Millisecond, time.Hour, func(_ context.Context, pods []*corev1.Pod) { got <- pods })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.run(ctx)
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case pods := <-got:
+			if len(pods) != 2 {
+				t.Fatalf("a batch of %d pods, want the 2 that were handed over", len(pods))
+			}
+			return
+		case <-deadline:
+			t.Fatal("the batch stayed open while the same pods were handed over again")
+		case <-time.After(10 * time.Millisecond):
+			b.Add(pod("again-0"))
+			b.Add(pod("again-1"))
+		}
+	}
+}
+
 func TestBatcherClosesAtMax(t *testing.T) {
 	got := make(chan []*corev1.Pod, 100)
 	b := newBatcher(time.Hour, 100*time.Millisecond, func(_ context.Context, pods []*corev1.Pod) { got <- pods })

@@ -239,6 +239,11 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, opts Options
 		"--cluster-signing-key-file=" + cp.pki.CAKey,
 		"--use-service-account-credentials=false",
 		"--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+		// At the default 20 requests a second, a ReplicaSet of 1,000 pods
+		// takes its controller 50 s to create: a scale-up would measure the
+		// controller's client, not the autoscaler.
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
 		"--v=1",
 	}, cp.Dir, opts.Detach)
 	if err != nil {
@@ -273,15 +278,27 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, opts Options
 // becomes Ready and runs its pods as a kubelet would.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
 
+// kwokConfiguration raises kwok's workers; kwok's client is not rate
+// limited.
+const kwokConfiguration = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 8
+`
+
 func (cp *ControlPlane) startKwok(opts Options) error {
 	path, err := binary("kwok")
 	if err != nil {
 		return err
 	}
-	// An empty configuration keeps a user's ~/.kwok out of the run and gives
-	// kwok's default stages: nodes Ready with leases, pods Running.
+	// A configuration of our own keeps a user's ~/.kwok out of the run; with
+	// no stages in it kwok plays its default ones: nodes Ready with leases,
+	// pods Running. Its default of 4 workers for pod stages takes seconds
+	// to start a thousand pods bound at once, which a scale-up would
+	// measure.
 	config := filepath.Join(cp.Dir, "kwok.yaml")
-	if err := os.WriteFile(config, nil, 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(kwokConfiguration), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", config, err)
 	}
 	p, err := startProcess("kwok", path, []string{

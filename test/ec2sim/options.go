@@ -18,6 +18,9 @@ const (
 	// DefaultBootDelay is how long an instance is pending: long enough for a
 	// launcher to see it pending, short enough for a demo.
 	DefaultBootDelay = 5 * time.Second
+	// NoBootDelay as Options.BootDelay runs and joins an instance as soon
+	// as it is launched.
+	NoBootDelay time.Duration = -1
 	// DefaultShutdownDelay is how long an instance is shutting-down (or
 	// stopping) before it is terminated (stopped).
 	DefaultShutdownDelay = 5 * time.Second
@@ -39,7 +42,8 @@ type Options struct {
 	// KubeConfig reaches the API server where instances register their
 	// Nodes. Without it instances run but never join a cluster.
 	KubeConfig *rest.Config
-	// BootDelay is the simulated time an instance stays pending.
+	// BootDelay is the simulated time an instance stays pending;
+	// DefaultBootDelay when zero, none when NoBootDelay.
 	BootDelay time.Duration
 	// ShutdownDelay is the simulated time an instance stays shutting-down
 	// or stopping.
@@ -86,8 +90,11 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.AccountID) != 12 {
 		return o, fmt.Errorf("account id %q does not have 12 digits", o.AccountID)
 	}
-	if o.BootDelay == 0 {
+	switch o.BootDelay {
+	case 0:
 		o.BootDelay = DefaultBootDelay
+	case NoBootDelay:
+		o.BootDelay = 0
 	}
 	if o.ShutdownDelay == 0 {
 		o.ShutdownDelay = DefaultShutdownDelay
