@@ -84,7 +84,7 @@ type solver struct {
 	// zoneNodes counts the new nodes of each zone, once their zone is
 	// fixed; zoneOrder caches zonesByPrice.
 	zoneNodes map[string]int
-	zoneOrder map[zoneKey][]string
+	zoneOrder map[zoneKey][]zonePrice
 	checker   Checker
 	classLeft map[string]int
 	maxTypes  int
@@ -105,7 +105,7 @@ func Solve(in Input) *Result {
 // skipping those the node list bounds out, for the test that proves the
 // skip exact.
 func solve(in Input, scanAll bool) *Result {
-	s := &solver{scanAll: scanAll, checker: in.Checker, classLeft: map[string]int{}, holding: map[string]int{}, zoneNodes: map[string]int{}, zoneOrder: map[zoneKey][]string{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
+	s := &solver{scanAll: scanAll, checker: in.Checker, classLeft: map[string]int{}, holding: map[string]int{}, zoneNodes: map[string]int{}, zoneOrder: map[zoneKey][]zonePrice{}, maxTypes: in.MaxInstanceTypes, sizePlans: map[sizeKey]*sizePlan{}, emptyDomains: in.EmptyDomains}
 	if s.checker == nil {
 		s.checker = noChecker{}
 	}
@@ -535,12 +535,19 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 		// although nothing of its own asks for one: the pods that come
 		// after it with zonal constraints (spreads, zonal affinity) can
 		// only join a node whose zone is fixed, and without them its node
-		// would stay mostly empty. The zone with the fewest of the batch's
-		// nodes comes first, so that those pods find room in every zone.
+		// would stay mostly empty. Among the zones of one price, the one
+		// with the fewest of the batch's nodes comes first, so that those
+		// pods find room in every zone.
 		zones = slices.Clone(zones)
-		sort.SliceStable(zones, func(i, j int) bool { return s.zoneNodes[zones[i]] < s.zoneNodes[zones[j]] })
+		sort.SliceStable(zones, func(i, j int) bool {
+			if zones[i].price != zones[j].price {
+				return zones[i].price < zones[j].price
+			}
+			return s.zoneNodes[zones[i].zone] < s.zoneNodes[zones[j].zone]
+		})
 	}
-	for _, zone := range zones {
+	for _, zp := range zones {
+		zone := zp.zone
 		zreqs := copyRequirements(reqs)
 		zreqs.Add(requirements.NewRequirement(wellknown.ZoneLabel, corev1.NodeSelectorOpIn, zone))
 		c, err := s.openWith(pool, pi, zreqs, pool.optionsFor(zreqs))
@@ -794,7 +801,7 @@ type zoneKey struct {
 // zonesByPrice is zonesByPrice, cached: the pods of a class ask it of the
 // same options again and again. The options of one requirements are
 // computed once per solve (optionsFor), so their first element names them.
-func (s *solver) zonesByPrice(options []option, reqs requirements.Requirements, req resources) []string {
+func (s *solver) zonesByPrice(options []option, reqs requirements.Requirements, req resources) []zonePrice {
 	if len(options) == 0 || len(req.extended) > 0 {
 		return zonesByPrice(options, reqs, req)
 	}
@@ -809,7 +816,7 @@ func (s *solver) zonesByPrice(options []option, reqs requirements.Requirements, 
 
 // zonesByPrice lists the zones reqs allow, by the price of the cheapest
 // option in each that holds req.
-func zonesByPrice(options []option, reqs requirements.Requirements, req resources) []string {
+func zonesByPrice(options []option, reqs requirements.Requirements, req resources) []zonePrice {
 	price := map[string]float64{}
 	for i := range options {
 		o := &options[i]
@@ -826,17 +833,23 @@ func zonesByPrice(options []option, reqs requirements.Requirements, req resource
 			}
 		}
 	}
-	zones := make([]string, 0, len(price))
-	for z := range price {
-		zones = append(zones, z)
+	zones := make([]zonePrice, 0, len(price))
+	for z, p := range price {
+		zones = append(zones, zonePrice{zone: z, price: p})
 	}
 	sort.Slice(zones, func(i, j int) bool {
-		if price[zones[i]] != price[zones[j]] {
-			return price[zones[i]] < price[zones[j]]
+		if zones[i].price != zones[j].price {
+			return zones[i].price < zones[j].price
 		}
-		return zones[i] < zones[j]
+		return zones[i].zone < zones[j].zone
 	})
 	return zones
+}
+
+// zonePrice is a zone and the price of the cheapest option in it.
+type zonePrice struct {
+	zone  string
+	price float64
 }
 
 func describe(r resources) string {
