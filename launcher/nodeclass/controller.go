@@ -174,9 +174,20 @@ func (c *Controller) resolveCapacityReservations(ctx context.Context, nc *ec2v1.
 		nc.Status.CapacityReservations = nil
 		return nil
 	}
-	reservations, unmatched, err := c.Resolver.CapacityReservations(ctx, nc)
+	reservations, unmatched, err := c.Resolver.CapacityReservations(ctx, nc, c.Clock.Now())
 	if err != nil {
 		return err
+	}
+	expiringBefore := map[string]bool{}
+	for _, cr := range nc.Status.CapacityReservations {
+		expiringBefore[cr.ID] = cr.State == ec2v1.CapacityReservationStateExpiring
+	}
+	for _, cr := range reservations {
+		if cr.State == ec2v1.CapacityReservationStateExpiring && !expiringBefore[cr.ID] {
+			c.Recorder.Eventf(nc, corev1.EventTypeNormal, "CapacityBlockExpiring",
+				"capacity block %s (%s in %s) ends at %s: no more nodes are launched into it, and its nodes are replaced",
+				cr.ID, cr.InstanceType, cr.AvailabilityZone, cr.EndTime.UTC().Format(time.RFC3339))
+		}
 	}
 	nc.Status.CapacityReservations = reservations
 	if len(unmatched) > 0 {
