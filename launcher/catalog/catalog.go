@@ -236,7 +236,7 @@ func (p *Provider) poolTypes(np *karpv1.NodePool, nc *ec2v1.EC2NodeClass, classT
 	// capacity type requirement names reserved: one that says nothing of
 	// the capacity type does not spend them.
 	if ct, ok := reqs[wellknown.CapacityTypeLabel]; ok && ct.Has(wellknown.CapacityTypeReserved) {
-		builder.reservations = classReservations(nc, builder.zones, reqs)
+		builder.reservations = classReservations(nc, builder.zones, reqs, p.opts.Clock.Now())
 	}
 	if len(builder.zones) == 0 || len(builder.capacityTypes) == 0 && len(builder.reservations) == 0 {
 		return nil

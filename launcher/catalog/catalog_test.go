@@ -301,11 +301,14 @@ func TestOfferings(t *testing.T) {
 	}
 	reservedPrice := 0.096 * reservedPriceFraction
 	end := metav1.NewTime(time.Now().Add(3 * time.Hour))
+	soon := metav1.NewTime(time.Now().Add(10 * time.Minute))
 	withBlocks := nodeClass("default", ec2v1.EC2NodeClassSpec{})
 	withBlocks.Status.CapacityReservations = []ec2v1.CapacityReservation{
 		{ID: "cr-1", InstanceType: "m5.large", AvailabilityZone: "us-east-1a", ReservationType: "default", State: "active"},
 		{ID: "cr-4", InstanceType: "m5.large", AvailabilityZone: "us-east-1b", ReservationType: "capacity-block", EndTime: &end, State: "active"},
 		{ID: "cr-5", InstanceType: "m5.large", AvailabilityZone: "us-east-1c", ReservationType: "capacity-block", EndTime: &end, State: "expiring"},
+		// Listed active, but its end is within the lead already.
+		{ID: "cr-6", InstanceType: "m5.large", AvailabilityZone: "us-east-1a", ReservationType: "capacity-block", EndTime: &soon, State: "active"},
 	}
 
 	tests := []struct {
@@ -386,7 +389,7 @@ func TestOfferings(t *testing.T) {
 			{Zone: "us-east-1a", CapacityType: "spot", Price: 0.096, PriceKnown: false, Available: true},
 		},
 	}, {
-		name:  "a block's offering carries its type, and an expiring block offers nothing",
+		name:  "a block's offering carries its type, and an expiring block offers nothing, by state or by end",
 		zones: threeZones,
 		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved")),
 		class: withBlocks,

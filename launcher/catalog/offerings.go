@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"time"
+
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -178,7 +180,7 @@ func (b *offeringBuilder) appendOfferings(dst Offerings, name string) Offerings 
 // reservation labels allow and that take launches: a Capacity Block whose
 // end is near (state expiring) is left out, since its instances would be
 // reclaimed about as soon as they joined.
-func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone, reqs requirements.Requirements) map[string][]reservation {
+func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone, reqs requirements.Requirements, now time.Time) map[string][]reservation {
 	if nc == nil || len(nc.Status.CapacityReservations) == 0 {
 		return nil
 	}
@@ -189,12 +191,14 @@ func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone, reqs requirements.R
 	out := map[string][]reservation{}
 	for _, cr := range nc.Status.CapacityReservations {
 		z, ok := byName[cr.AvailabilityZone]
-		if !ok || cr.State != "" && cr.State != ec2v1.CapacityReservationStateActive {
-			continue
-		}
 		kind := cr.ReservationType
 		if kind == "" {
 			kind = wellknown.CapacityReservationTypeDefault
+		}
+		// The status turns a block expiring when the class is next
+		// resolved; the end time says so at once.
+		if !ok || cr.State != "" && cr.State != ec2v1.CapacityReservationStateActive || ec2v1.BlockExpiring(kind, cr.EndTime, now) {
+			continue
 		}
 		if !labelAllowed(reqs, wellknown.CapacityReservationIDLabel, cr.ID) || !labelAllowed(reqs, wellknown.CapacityReservationTypeLabel, kind) {
 			continue

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/test/ec2sim"
@@ -154,5 +156,32 @@ func TestControllerResolvesCapacityBlocks(t *testing.T) {
 	}
 	if len(expiring) != 1 || !strings.Contains(expiring[0], soon.ID) {
 		t.Errorf("CapacityBlockExpiring events %q, want one of %s", expiring, soon.ID)
+	}
+}
+
+// TestNextResolve: a class is resolved again after the refresh interval, or
+// when its next active Capacity Block turns expiring, if sooner.
+func TestNextResolve(t *testing.T) {
+	now := time.Now()
+	c := &Controller{Clock: clocktesting.NewFakeClock(now), RefreshInterval: 5 * time.Minute}
+	at := func(d time.Duration) *metav1.Time { end := metav1.NewTime(now.Add(d)); return &end }
+	lead := ec2v1.CapacityBlockExpiryLead
+	for _, tc := range []struct {
+		name         string
+		reservations []ec2v1.CapacityReservation
+		want         time.Duration
+	}{
+		{"none", nil, 5 * time.Minute},
+		{"an ODCR with an end", []ec2v1.CapacityReservation{{ReservationType: "default", EndTime: at(lead + time.Minute), State: "active"}}, 5 * time.Minute},
+		{"a block turning expiring in two minutes", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(lead + 2*time.Minute), State: "active"}}, 2 * time.Minute},
+		{"a block turning expiring in an hour", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(lead + time.Hour), State: "active"}}, 5 * time.Minute},
+		{"a block expiring already", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(time.Minute), State: "expiring"}}, 5 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := &ec2v1.EC2NodeClass{Status: ec2v1.EC2NodeClassStatus{CapacityReservations: tc.reservations}}
+			if got := c.nextResolve(nc); got != tc.want {
+				t.Errorf("next resolve in %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
