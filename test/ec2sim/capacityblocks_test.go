@@ -13,8 +13,9 @@ import (
 
 // TestCapacityBlocks checks what sets a Capacity Block apart from an ODCR:
 // DescribeCapacityReservations reports its type, start and end and moves its
-// state along the clock, and a launch goes into it only with the
-// capacity-block market type, in a fleet of that target type.
+// state along the clock, a launch goes into it only with the capacity-block
+// market type, in a fleet of that target type, its instances say they are
+// in a block, and EC2 reclaims them 30 minutes before its end.
 func TestCapacityBlocks(t *testing.T) {
 	s := startSim(t, Options{})
 	ctx := context.Background()
@@ -101,8 +102,48 @@ func TestCapacityBlocks(t *testing.T) {
 		})
 	}
 
+	var inBlock []string
+	for _, i := range s.Instances() {
+		if i.CapacityReservationID == block.ID {
+			inBlock = append(inBlock, i.ID)
+		}
+	}
+	if len(inBlock) != 1 {
+		t.Fatalf("instances in the block: %v, want one", inBlock)
+	}
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: inBlock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Reservations[0].Instances[0].InstanceLifecycle; got != ec2types.InstanceLifecycleTypeCapacityBlock {
+		t.Errorf("instance lifecycle %q, want capacity-block", got)
+	}
+
+	// Thirty minutes before the block's end EC2 reclaims its instances.
+	if err := s.Clock().Advance(90*time.Minute + time.Second); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: inBlock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := out.Reservations[0].Instances[0]
+		if inst.State.Name == ec2types.InstanceStateNameShuttingDown || inst.State.Name == ec2types.InstanceStateNameTerminated {
+			if inst.StateReason == nil || aws.ToString(inst.StateReason.Code) != reasonCapacityBlockEnding.Code {
+				t.Errorf("state reason %+v, want %s", inst.StateReason, reasonCapacityBlockEnding.Code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s is %s half an hour before its block's end, want reclaimed", aws.ToString(inst.InstanceId), inst.State.Name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// The block ends: it is expired and takes no launch.
-	if err := s.Clock().Advance(2 * time.Hour); err != nil {
+	if err := s.Clock().Advance(30 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	states := map[string]string{}

@@ -99,6 +99,10 @@ func (s *Simulator) AddCapacityReservation(r CapacityReservation) (CapacityReser
 	}
 	stored := r
 	s.world.reservations[r.ID] = &stored
+	if r.ReservationType == reservationTypeCapacityBlock {
+		id, end := r.ID, r.EndDate
+		s.timeline.at(end.Add(-blockReclaimLead), func() { s.reclaimBlock(id, end) })
+	}
 	s.log.Info("Capacity reservation added", "id", r.ID, "instanceType", r.InstanceType, "zone", r.AvailabilityZone, "count", r.TotalInstanceCount)
 	return s.reservationLocked(&stored), nil
 }
@@ -118,6 +122,36 @@ func (s *Simulator) CapacityReservations() []CapacityReservation {
 // reservationTypeCapacityBlock is EC2's reservation type of a Capacity
 // Block for ML, and the market type its launches must name.
 const reservationTypeCapacityBlock = "capacity-block"
+
+// blockReclaimLead is how long before a Capacity Block's end EC2 starts
+// terminating the instances in it: 30 minutes, ten after the expiration
+// warning it sends 40 minutes before the end.
+const blockReclaimLead = 30 * time.Minute
+
+// reasonCapacityBlockEnding is the state reason of an instance the end of
+// its Capacity Block took. EC2 documents no code of its own for it; the
+// simulator uses its scheduled-stop code.
+var reasonCapacityBlockEnding = stateReason{"Server.ScheduledStop", "Server.ScheduledStop: The Capacity Block of the instance is ending"}
+
+// reclaimBlock terminates the instances still running in a Capacity Block
+// as its end nears, unless the block was replaced with another end since.
+func (s *Simulator) reclaimBlock(id string, end time.Time) {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	r := s.world.reservations[id]
+	if r == nil || r.ReservationType != reservationTypeCapacityBlock || !r.EndDate.Equal(end) {
+		return
+	}
+	var reclaimed []string
+	for _, inst := range s.world.instances {
+		if inst.CapacityReservationID == id && !inst.gone() {
+			s.terminateLocked(inst, reasonCapacityBlockEnding)
+			reclaimed = append(reclaimed, inst.ID)
+		}
+	}
+	slices.Sort(reclaimed)
+	s.log.Info("Capacity block ending: its instances are reclaimed", "id", id, "end", end, "instances", reclaimed)
+}
 
 // reservationLocked is a copy of r with its available count and its state
 // now.
