@@ -63,9 +63,24 @@ const (
 	CapacityTypeReserved = "reserved"
 )
 
-// CapacityReservationIDLabel is on the nodes launched into an On-Demand
-// Capacity Reservation (capacity type reserved): the reservation's id.
-const CapacityReservationIDLabel = AWSGroup + "/capacity-reservation-id"
+// Labels of the nodes launched into a capacity reservation (capacity type
+// reserved), Karpenter's keys: the reservation's id, and its type, so that a
+// NodePool may take Capacity Blocks for ML and leave ODCRs, or the reverse.
+const (
+	CapacityReservationIDLabel   = AWSGroup + "/capacity-reservation-id"
+	CapacityReservationTypeLabel = AWSGroup + "/capacity-reservation-type"
+)
+
+// Capacity reservation types, the values of CapacityReservationTypeLabel and
+// of EC2's ReservationType.
+const (
+	// CapacityReservationTypeDefault is an On-Demand Capacity Reservation.
+	CapacityReservationTypeDefault = "default"
+	// CapacityReservationTypeCapacityBlock is a Capacity Block for ML: a
+	// reservation bought for a fixed window, whose instances EC2 reclaims
+	// at its end.
+	CapacityReservationTypeCapacityBlock = "capacity-block"
+)
 
 // Architectures and operating systems, the values of ArchLabel and OSLabel.
 const (
@@ -143,6 +158,8 @@ var WellKnownLabels = sets.New(
 	OSLabel,
 	WindowsBuildLabel,
 	TopologyZoneIDLabel,
+	CapacityReservationIDLabel,
+	CapacityReservationTypeLabel,
 	InstanceCategoryLabel,
 	InstanceFamilyLabel,
 	InstanceGenerationLabel,

@@ -224,8 +224,11 @@ func (p *Provider) poolTypes(np *karpv1.NodePool, nc *ec2v1.EC2NodeClass, classT
 		unavailable: p.unavailable.current(),
 		zones:       allowedZones(p.snapshot.Zones, reqs, nc),
 	}
+	// On-demand and spot nodes carry no reservation labels: a pool that
+	// requires one takes reserved offerings only.
+	noReservation := labelAllowed(reqs, wellknown.CapacityReservationIDLabel, "") && labelAllowed(reqs, wellknown.CapacityReservationTypeLabel, "")
 	for _, ct := range capacityTypes {
-		if labelAllowed(reqs, wellknown.CapacityTypeLabel, ct) {
+		if noReservation && labelAllowed(reqs, wellknown.CapacityTypeLabel, ct) {
 			builder.capacityTypes = append(builder.capacityTypes, ct)
 		}
 	}
@@ -233,7 +236,7 @@ func (p *Provider) poolTypes(np *karpv1.NodePool, nc *ec2v1.EC2NodeClass, classT
 	// capacity type requirement names reserved: one that says nothing of
 	// the capacity type does not spend them.
 	if ct, ok := reqs[wellknown.CapacityTypeLabel]; ok && ct.Has(wellknown.CapacityTypeReserved) {
-		builder.reservations = classReservations(nc, builder.zones)
+		builder.reservations = classReservations(nc, builder.zones, reqs, p.opts.Clock.Now())
 	}
 	if len(builder.zones) == 0 || len(builder.capacityTypes) == 0 && len(builder.reservations) == 0 {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -299,6 +300,16 @@ func TestOfferings(t *testing.T) {
 		{ID: "cr-3", InstanceType: "c5.large", AvailabilityZone: "us-east-1a"},
 	}
 	reservedPrice := 0.096 * reservedPriceFraction
+	end := metav1.NewTime(time.Now().Add(3 * time.Hour))
+	soon := metav1.NewTime(time.Now().Add(10 * time.Minute))
+	withBlocks := nodeClass("default", ec2v1.EC2NodeClassSpec{})
+	withBlocks.Status.CapacityReservations = []ec2v1.CapacityReservation{
+		{ID: "cr-1", InstanceType: "m5.large", AvailabilityZone: "us-east-1a", ReservationType: "default", State: "active"},
+		{ID: "cr-4", InstanceType: "m5.large", AvailabilityZone: "us-east-1b", ReservationType: "capacity-block", EndTime: &end, State: "active"},
+		{ID: "cr-5", InstanceType: "m5.large", AvailabilityZone: "us-east-1c", ReservationType: "capacity-block", EndTime: &end, State: "expiring"},
+		// Listed active, but its end is within the lead already.
+		{ID: "cr-6", InstanceType: "m5.large", AvailabilityZone: "us-east-1a", ReservationType: "capacity-block", EndTime: &soon, State: "active"},
+	}
 
 	tests := []struct {
 		name  string
@@ -348,7 +359,7 @@ func TestOfferings(t *testing.T) {
 		want: Offerings{
 			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
 			{Zone: "us-east-1b", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
-			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1"},
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1", ReservationType: "default"},
 		},
 	}, {
 		name:  "a pool that allows only reserved gets only the reservations",
@@ -356,8 +367,8 @@ func TestOfferings(t *testing.T) {
 		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved")),
 		class: withReservations,
 		want: Offerings{
-			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1"},
-			{Zone: "us-east-1c", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-2"},
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1", ReservationType: "default"},
+			{Zone: "us-east-1c", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-2", ReservationType: "default"},
 		},
 	}, {
 		name:  "a pool that does not allow reserved does not use the reservations",
@@ -376,6 +387,35 @@ func TestOfferings(t *testing.T) {
 		want: Offerings{
 			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
 			{Zone: "us-east-1a", CapacityType: "spot", Price: 0.096, PriceKnown: false, Available: true},
+		},
+	}, {
+		name:  "a block's offering carries its type, and an expiring block offers nothing, by state or by end",
+		zones: threeZones,
+		pool:  nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved")),
+		class: withBlocks,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1", ReservationType: "default"},
+			{Zone: "us-east-1b", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-4", ReservationType: "capacity-block"},
+		},
+	}, {
+		name:  "a pool requiring capacity blocks gets only them, and no on-demand",
+		zones: threeZones,
+		pool: nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved", "on-demand"),
+			req(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpIn, "capacity-block")),
+		class: withBlocks,
+		want: Offerings{
+			{Zone: "us-east-1b", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-4", ReservationType: "capacity-block"},
+		},
+	}, {
+		name:  "a pool keeping away from capacity blocks keeps ODCRs and on-demand",
+		zones: threeZones[:2],
+		pool: nodePool("p", m5, req(wellknown.CapacityTypeLabel, corev1.NodeSelectorOpIn, "reserved", "on-demand"),
+			req(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpNotIn, "capacity-block")),
+		class: withBlocks,
+		want: Offerings{
+			{Zone: "us-east-1a", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1b", CapacityType: "on-demand", Price: 0.096, PriceKnown: true, Available: true},
+			{Zone: "us-east-1a", CapacityType: "reserved", Price: reservedPrice, PriceKnown: true, Available: true, ReservationID: "cr-1", ReservationType: "default"},
 		},
 	}, {
 		name:  "a type without a price is never available",

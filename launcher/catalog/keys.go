@@ -52,7 +52,7 @@ func classKeyOf(nc *ec2v1.EC2NodeClass) (objectKey, error) {
 
 // subnetZones fingerprints the zones of a node class's resolved subnets,
 // which limit where its nodes can go, and its capacity reservations, which
-// add offerings. They live in the status, which does not bump the
+// add offerings (by id, type, zone, reservation type and state). They live in the status, which does not bump the
 // generation, so they are hashed on every lookup; the hash is of a handful
 // of short strings and does not allocate.
 func subnetZones(nc *ec2v1.EC2NodeClass) uint64 {
@@ -66,6 +66,8 @@ func subnetZones(nc *ec2v1.EC2NodeClass) uint64 {
 	for i := range nc.Status.CapacityReservations {
 		cr := &nc.Status.CapacityReservations[i]
 		h = fnvAdd(fnvAdd(fnvAdd(h, cr.ID), cr.InstanceType), cr.AvailabilityZone)
+		// The type labels the offering; an expiring block offers nothing.
+		h = fnvAdd(fnvAdd(h, cr.ReservationType), cr.State)
 	}
 	return h
 }

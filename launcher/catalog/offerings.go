@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"time"
+
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/apis/requirements"
 	"github.com/tailor-project/tailor/apis/wellknown"
@@ -40,15 +42,22 @@ type Offering struct {
 	// ReservationID is the capacity reservation an offering of capacity
 	// type reserved launches into; empty for the others.
 	ReservationID string `json:"reservationID,omitempty"`
+	// ReservationType is the type of that reservation, default (an ODCR)
+	// or capacity-block; empty for the other capacity types.
+	ReservationType string `json:"reservationType,omitempty"`
 }
 
 // Matches reports whether a node launched from the offering satisfies reqs
-// on the keys the offering decides: zone, zone id and capacity type. It does
-// not allocate, so the solver may call it for every offering it weighs.
+// on the keys the offering decides: zone, zone id, capacity type and, for a
+// reserved one, the reservation's id and type (which the others' nodes do
+// not carry). It does not allocate, so the solver may call it for every
+// offering it weighs.
 func (o *Offering) Matches(reqs requirements.Requirements) bool {
 	return labelAllowed(reqs, wellknown.ZoneLabel, o.Zone) &&
 		labelAllowed(reqs, wellknown.TopologyZoneIDLabel, o.ZoneID) &&
-		labelAllowed(reqs, wellknown.CapacityTypeLabel, o.CapacityType)
+		labelAllowed(reqs, wellknown.CapacityTypeLabel, o.CapacityType) &&
+		labelAllowed(reqs, wellknown.CapacityReservationIDLabel, o.ReservationID) &&
+		labelAllowed(reqs, wellknown.CapacityReservationTypeLabel, o.ReservationType)
 }
 
 // labelAllowed judges one label of the would-be node, where an empty value
@@ -118,6 +127,8 @@ type offeringBuilder struct {
 type reservation struct {
 	id   string
 	zone Zone
+	// kind is the reservation type, default or capacity-block.
+	kind string
 }
 
 // appendOfferings appends the offerings of one type to dst.
@@ -155,7 +166,7 @@ func (b *offeringBuilder) appendOfferings(dst Offerings, name string) Offerings 
 	}
 	for _, r := range b.reservations[name] {
 		o := Offering{Zone: r.zone.Name, ZoneID: r.zone.ID, CapacityType: wellknown.CapacityTypeReserved,
-			Price: onDemand * reservedPriceFraction, PriceKnown: true, Available: true, ReservationID: r.id}
+			Price: onDemand * reservedPriceFraction, PriceKnown: true, Available: true, ReservationID: r.id, ReservationType: r.kind}
 		if reason, unavailable := b.unavailable[offeringKey{name, r.zone.Name, wellknown.CapacityTypeReserved}]; unavailable {
 			o.Available, o.UnavailableReason = false, reason
 		}
@@ -165,8 +176,11 @@ func (b *offeringBuilder) appendOfferings(dst Offerings, name string) Offerings 
 }
 
 // classReservations are the node class's capacity reservations by instance
-// type, those in the zones given.
-func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone) map[string][]reservation {
+// type, those in the zones given that the pool's requirements on the
+// reservation labels allow and that take launches: a Capacity Block whose
+// end is near (state expiring) is left out, since its instances would be
+// reclaimed about as soon as they joined.
+func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone, reqs requirements.Requirements, now time.Time) map[string][]reservation {
 	if nc == nil || len(nc.Status.CapacityReservations) == 0 {
 		return nil
 	}
@@ -177,10 +191,19 @@ func classReservations(nc *ec2v1.EC2NodeClass, zones []Zone) map[string][]reserv
 	out := map[string][]reservation{}
 	for _, cr := range nc.Status.CapacityReservations {
 		z, ok := byName[cr.AvailabilityZone]
-		if !ok {
+		kind := cr.ReservationType
+		if kind == "" {
+			kind = wellknown.CapacityReservationTypeDefault
+		}
+		// The status turns a block expiring when the class is next
+		// resolved; the end time says so at once.
+		if !ok || cr.State != "" && cr.State != ec2v1.CapacityReservationStateActive || ec2v1.BlockExpiring(kind, cr.EndTime, now) {
 			continue
 		}
-		out[cr.InstanceType] = append(out[cr.InstanceType], reservation{id: cr.ID, zone: z})
+		if !labelAllowed(reqs, wellknown.CapacityReservationIDLabel, cr.ID) || !labelAllowed(reqs, wellknown.CapacityReservationTypeLabel, kind) {
+			continue
+		}
+		out[cr.InstanceType] = append(out[cr.InstanceType], reservation{id: cr.ID, zone: z, kind: kind})
 	}
 	return out
 }

@@ -12,6 +12,8 @@ import (
 func TestOfferingMatches(t *testing.T) {
 	withID := Offering{Zone: "us-east-1a", ZoneID: "use1-az1", CapacityType: wellknown.CapacityTypeSpot}
 	withoutID := Offering{Zone: "us-east-1a", CapacityType: wellknown.CapacityTypeSpot}
+	odcr := Offering{Zone: "us-east-1a", CapacityType: wellknown.CapacityTypeReserved, ReservationID: "cr-1", ReservationType: wellknown.CapacityReservationTypeDefault}
+	block := Offering{Zone: "us-east-1a", CapacityType: wellknown.CapacityTypeReserved, ReservationID: "cr-3", ReservationType: wellknown.CapacityReservationTypeCapacityBlock}
 	tests := []struct {
 		name     string
 		offering Offering
@@ -25,6 +27,11 @@ func TestOfferingMatches(t *testing.T) {
 		{"zone id allowed", withID, requirements.NewRequirements(requirements.NewRequirement(wellknown.TopologyZoneIDLabel, corev1.NodeSelectorOpIn, "use1-az1")), true},
 		{"zone id required but unknown", withoutID, requirements.NewRequirements(requirements.NewRequirement(wellknown.TopologyZoneIDLabel, corev1.NodeSelectorOpExists)), false},
 		{"zone id excluded and unknown", withoutID, requirements.NewRequirements(requirements.NewRequirement(wellknown.TopologyZoneIDLabel, corev1.NodeSelectorOpNotIn, "use1-az1")), true},
+		{"a block offering meets a capacity-block requirement", block, requirements.NewRequirements(requirements.NewRequirement(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpIn, wellknown.CapacityReservationTypeCapacityBlock)), true},
+		{"an ODCR offering does not", odcr, requirements.NewRequirements(requirements.NewRequirement(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpIn, wellknown.CapacityReservationTypeCapacityBlock)), false},
+		{"nor does a spot offering, whose node has no reservation", withID, requirements.NewRequirements(requirements.NewRequirement(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpIn, wellknown.CapacityReservationTypeCapacityBlock)), false},
+		{"a block offering is kept out by NotIn", block, requirements.NewRequirements(requirements.NewRequirement(wellknown.CapacityReservationTypeLabel, corev1.NodeSelectorOpNotIn, wellknown.CapacityReservationTypeCapacityBlock)), false},
+		{"a reservation id requirement", odcr, requirements.NewRequirements(requirements.NewRequirement(wellknown.CapacityReservationIDLabel, corev1.NodeSelectorOpIn, "cr-2")), false},
 		{"other keys are not the offering's", withID, requirements.NewRequirements(requirements.NewRequirement(wellknown.ArchLabel, corev1.NodeSelectorOpIn, "s390x")), true},
 	}
 	for _, tt := range tests {

@@ -5,4 +5,8 @@
 // through the Eviction API, honouring PodDisruptionBudgets and
 // karpenter.sh/do-not-disrupt until the claim's terminationGracePeriod runs
 // out, and then terminates the instance.
+//
+// It also deletes the NodeClaims that run in a Capacity Block for ML once
+// the block is within ec2v1.CapacityBlockExpiryLead of its end, before EC2
+// reclaims the instances, the same way.
 package expiration

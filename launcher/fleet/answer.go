@@ -48,13 +48,14 @@ func (l *Launcher) result(ctx context.Context, req Request, ct string, out *ec2.
 			zone = o.pool.offering.Zone
 		}
 		inst := &instance.Instance{
-			ID:                    fi.InstanceIds[0],
-			Type:                  o.pool.instanceType.Name,
-			Zone:                  zone,
-			CapacityType:          ct,
-			CapacityReservationID: o.pool.offering.ReservationID,
-			ImageID:               o.image,
-			State:                 ec2types.InstanceStateNamePending,
+			ID:                      fi.InstanceIds[0],
+			Type:                    o.pool.instanceType.Name,
+			Zone:                    zone,
+			CapacityType:            ct,
+			CapacityReservationID:   o.pool.offering.ReservationID,
+			CapacityReservationType: o.pool.offering.ReservationType,
+			ImageID:                 o.image,
+			State:                   ec2types.InstanceStateNamePending,
 		}
 		klog.FromContext(ctx).Info("Launched instance", "nodeClaim", req.NodeClaim.Name, "instance", inst.ID,
 			"instanceType", inst.Type, "zone", inst.Zone, "capacityType", ct, "fleet", aws.ToString(out.FleetId))

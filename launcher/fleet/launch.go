@@ -135,11 +135,15 @@ func (l *Launcher) launch(ctx context.Context, req Request) (*Result, error) {
 	if len(candidates) == 0 {
 		return nil, &NotLaunchableError{Reason: ReasonNoSubnet, Message: fmt.Sprintf("EC2NodeClass %s has no subnet in a zone with an available %s offering", req.NodeClass.Name, ct)}
 	}
+	block := false
+	if ct == wellknown.CapacityTypeReserved {
+		candidates, block = oneReservationType(candidates)
+	}
 	configs, overrides, err := l.launchTemplateConfigs(ctx, req, ct, candidates)
 	if err != nil {
 		return nil, err
 	}
-	out, err := l.EC2.CreateFleet(ctx, l.fleetInput(req, ct, configs))
+	out, err := l.EC2.CreateFleet(ctx, l.fleetInput(req, ct, block, configs))
 	if awserr.IsIdempotentParameterMismatch(err) {
 		return l.afterMismatch(ctx, req)
 	}
@@ -155,7 +159,8 @@ func (l *Launcher) launch(ctx context.Context, req Request) (*Result, error) {
 func (l *Launcher) adopt(req Request, found []*instance.Instance) *Result {
 	slices.SortFunc(found, func(a, b *instance.Instance) int { return a.LaunchTime.Compare(b.LaunchTime) })
 	inst := found[0]
-	res := &Result{Instance: inst, Adopted: true, Offering: catalog.Offering{Zone: inst.Zone, CapacityType: inst.CapacityType, ReservationID: inst.CapacityReservationID}}
+	res := &Result{Instance: inst, Adopted: true, Offering: catalog.Offering{Zone: inst.Zone, CapacityType: inst.CapacityType,
+		ReservationID: inst.CapacityReservationID, ReservationType: inst.CapacityReservationType}}
 	for _, it := range req.InstanceTypes {
 		if it.Name != inst.Type {
 			continue

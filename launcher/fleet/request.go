@@ -13,16 +13,20 @@ import (
 )
 
 // fleetInput is the CreateFleet request: one instance, of the capacity
-// type, from the overrides, tagged for the claim.
-func (l *Launcher) fleetInput(req Request, ct string, configs []ec2types.FleetLaunchTemplateConfigRequest) *ec2.CreateFleetInput {
+// type, from the overrides, tagged for the claim. A launch into Capacity
+// Blocks (block) targets the capacity-block capacity type, as EC2 requires.
+func (l *Launcher) fleetInput(req Request, ct string, block bool, configs []ec2types.FleetLaunchTemplateConfigRequest) *ec2.CreateFleetInput {
 	claimTags := l.claimTags(req)
 	ec2Tags := make([]ec2types.Tag, 0, len(claimTags))
 	for _, k := range slices.Sorted(maps.Keys(claimTags)) {
 		ec2Tags = append(ec2Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(claimTags[k])})
 	}
 	target := ec2types.DefaultTargetCapacityTypeOnDemand
-	if ct == wellknown.CapacityTypeSpot {
+	switch {
+	case ct == wellknown.CapacityTypeSpot:
 		target = ec2types.DefaultTargetCapacityTypeSpot
+	case block:
+		target = ec2types.DefaultTargetCapacityTypeCapacityBlock
 	}
 	// A reserved launch that finds its reservations full is followed by
 	// one on-demand or spot, which EC2 would refuse as a different request

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -31,7 +32,7 @@ func TestLaunchIntoCapacityReservation(t *testing.T) {
 	}
 	w.class.Spec.CapacityReservationSelectorTerms = []ec2v1.CapacityReservationSelectorTerm{{Tags: map[string]string{"team": "ml"}}}
 	r := &nodeclass.Resolver{EC2: w.ec2, SSM: ssm.NewFromConfig(aws.Config{}), IAM: iam.NewFromConfig(aws.Config{})}
-	reservations, unmatched, err := r.CapacityReservations(ctx, w.class)
+	reservations, unmatched, err := r.CapacityReservations(ctx, w.class, time.Now())
 	if err != nil || len(unmatched) > 0 {
 		t.Fatalf("resolving reservations: %v, unmatched %v", err, unmatched)
 	}

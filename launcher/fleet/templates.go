@@ -39,6 +39,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 		maxPods     int32
 		efas        int32
 		reservation string
+		block       bool
 	}
 	wantsEFA := requestsEFA(claim)
 	var order []group
@@ -48,7 +49,8 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 		if !ok {
 			continue
 		}
-		g := group{image: ami.ID, reservation: p.offering.ReservationID}
+		g := group{image: ami.ID, reservation: p.offering.ReservationID,
+			block: p.offering.ReservationType == wellknown.CapacityReservationTypeCapacityBlock}
 		if writesPodLimit(nc, family) {
 			g.maxPods = int32(p.instanceType.Capacity.Pods().Value())
 		}
@@ -95,6 +97,7 @@ func (l *Launcher) launchTemplateConfigs(ctx context.Context, req Request, ct st
 			// A reserved launch goes into the offering's reservation, one
 			// template per reservation, as Karpenter's do.
 			CapacityReservationID: g.reservation,
+			CapacityBlock:         g.block,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -19,7 +19,10 @@ type Instance struct {
 	CapacityType string
 	// CapacityReservationID is the reservation the instance runs in, if any.
 	CapacityReservationID string
-	ImageID               string
+	// CapacityReservationType is that reservation's type: default (an
+	// ODCR) or capacity-block; empty outside a reservation.
+	CapacityReservationType string
+	ImageID                 string
 	// State is EC2's state name: pending, running, shutting-down, ...
 	State      ec2types.InstanceStateName
 	LaunchTime time.Time
@@ -67,6 +70,11 @@ func fromEC2(in *ec2types.Instance) *Instance {
 	case aws.ToString(in.CapacityReservationId) != "":
 		out.CapacityType = wellknown.CapacityTypeReserved
 		out.CapacityReservationID = aws.ToString(in.CapacityReservationId)
+		// EC2 marks a Capacity Block's instances by their lifecycle.
+		out.CapacityReservationType = wellknown.CapacityReservationTypeDefault
+		if in.InstanceLifecycle == ec2types.InstanceLifecycleTypeCapacityBlock {
+			out.CapacityReservationType = wellknown.CapacityReservationTypeCapacityBlock
+		}
 	}
 	for _, t := range in.Tags {
 		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)

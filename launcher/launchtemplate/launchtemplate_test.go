@@ -129,6 +129,40 @@ func TestCapacityReservationTarget(t *testing.T) {
 	}
 }
 
+// TestCapacityBlockMarketType: only a template for a Capacity Block sets
+// the market type capacity-block, beside its reservation target; an ODCR's
+// and an ordinary one's set no market type, as before.
+func TestCapacityBlockMarketType(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		id         string
+		block      bool
+		wantMarket ec2types.MarketType
+	}{
+		{"no reservation", "", false, ""},
+		{"an ODCR", "cr-0123456789abcdef0", false, ""},
+		{"a capacity block", "cr-0123456789abcdef1", true, ec2types.MarketTypeCapacityBlock},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Spec{NodeClass: &ec2v1.EC2NodeClass{}, Family: ec2v1.AMIFamilyAL2023, ImageID: "ami-1", CapacityReservationID: tc.id, CapacityBlock: tc.block}
+			d, err := s.data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var market ec2types.MarketType
+			if d.InstanceMarketOptions != nil {
+				market = d.InstanceMarketOptions.MarketType
+			}
+			if market != tc.wantMarket {
+				t.Errorf("market type %q, want %q", market, tc.wantMarket)
+			}
+			if tc.block && (d.CapacityReservationSpecification == nil || aws.ToString(d.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId) != tc.id) {
+				t.Errorf("a block's template targets %+v, want %s", d.CapacityReservationSpecification, tc.id)
+			}
+		})
+	}
+}
+
 // TestEnsureAndDelete: equal specs share a template, a changed one gets
 // another, and deleting a class's templates deletes those and no others.
 func TestEnsureAndDelete(t *testing.T) {

@@ -45,6 +45,10 @@ type Spec struct {
 	// launches into that reservation only, or fails with
 	// ReservationCapacityExceeded when it is full.
 	CapacityReservationID string
+	// CapacityBlock says that reservation is a Capacity Block for ML: EC2
+	// launches into one only with the market type capacity-block beside
+	// the reservation target, and refuses it for an ODCR.
+	CapacityBlock bool
 }
 
 // defaultMetadataOptions require IMDSv2 and keep the metadata service one
@@ -82,6 +86,9 @@ func (s *Spec) data() (*ec2types.RequestLaunchTemplateData, error) {
 	if s.CapacityReservationID != "" {
 		d.CapacityReservationSpecification = &ec2types.LaunchTemplateCapacityReservationSpecificationRequest{
 			CapacityReservationTarget: &ec2types.CapacityReservationTarget{CapacityReservationId: aws.String(s.CapacityReservationID)},
+		}
+		if s.CapacityBlock {
+			d.InstanceMarketOptions = &ec2types.LaunchTemplateInstanceMarketOptionsRequest{MarketType: ec2types.MarketTypeCapacityBlock}
 		}
 	}
 	if s.InstanceProfile != "" {

@@ -170,6 +170,7 @@ func New(cfg *rest.Config, opts Options, clients AWS) (ctrl.Manager, error) {
 		&drift.NodeClassHash{Client: kube},
 		&drift.Drift{Client: kube, Networks: &drift.Networks{EC2: clients.EC2, Clock: clk}, Recorder: recorder},
 		&expiration.Expiration{Client: kube, Recorder: recorder, Clock: clk},
+		&expiration.CapacityBlockExpiration{Client: kube, Recorder: recorder, Clock: clk},
 		&nodepool.Status{Client: kube, Recorder: recorder},
 	}
 	var interruptions *interruption.Controller

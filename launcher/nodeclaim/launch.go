@@ -1,6 +1,7 @@
 package nodeclaim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -245,6 +246,10 @@ func (l *Launch) launched(claim *karpv1.NodeClaim, nc *ec2v1.EC2NodeClass, resul
 			claim.Labels[wellknown.EC2NodeClassLabel] = nc.Name
 			if inst.CapacityReservationID != "" {
 				claim.Labels[wellknown.CapacityReservationIDLabel] = inst.CapacityReservationID
+				// Which kind of reservation: a pool may select Capacity
+				// Blocks, whose nodes go before the block ends.
+				kind := cmp.Or(inst.CapacityReservationType, result.Offering.ReservationType, wellknown.CapacityReservationTypeDefault)
+				claim.Labels[wellknown.CapacityReservationTypeLabel] = kind
 			}
 			if result.Offering.ZoneID != "" {
 				claim.Labels[wellknown.TopologyZoneIDLabel] = result.Offering.ZoneID

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -17,8 +18,11 @@ import (
 
 // CapacityReservations returns the active capacity reservations the class's
 // terms select, sorted by id, and the terms (described for a message) that
-// selected none. A class without terms selects none and calls nothing.
-func (r *Resolver) CapacityReservations(ctx context.Context, nc *ec2v1.EC2NodeClass) ([]ec2v1.CapacityReservation, []string, error) {
+// selected none. A class without terms selects none and calls nothing. A
+// Capacity Block within ec2v1.CapacityBlockExpiryLead of its end at now is
+// listed with state expiring, as Karpenter lists it: no more launches go
+// into it, and its nodes are replaced.
+func (r *Resolver) CapacityReservations(ctx context.Context, nc *ec2v1.EC2NodeClass, now time.Time) ([]ec2v1.CapacityReservation, []string, error) {
 	found := map[string]ec2types.CapacityReservation{}
 	var unmatched []string
 	for _, term := range nc.Spec.CapacityReservationSelectorTerms {
@@ -63,11 +67,14 @@ func (r *Resolver) CapacityReservations(ctx context.Context, nc *ec2v1.EC2NodeCl
 			OwnerID:               aws.ToString(cr.OwnerId),
 			InstanceMatchCriteria: string(cr.InstanceMatchCriteria),
 			ReservationType:       reservationType(cr.ReservationType),
-			State:                 string(cr.State),
+			State:                 ec2v1.CapacityReservationStateActive,
 		}
 		if cr.EndDate != nil {
 			end := metav1.NewTime(*cr.EndDate)
 			res.EndTime = &end
+		}
+		if ec2v1.BlockExpiring(res.ReservationType, res.EndTime, now) {
+			res.State = ec2v1.CapacityReservationStateExpiring
 		}
 		out = append(out, res)
 	}
@@ -82,7 +89,7 @@ func (r *Resolver) CapacityReservations(ctx context.Context, nc *ec2v1.EC2NodeCl
 // "default" for an ordinary ODCR, which is also what EC2 leaves unset.
 func reservationType(t ec2types.CapacityReservationType) string {
 	if t == "" {
-		return "default"
+		return ec2v1.CapacityReservationTypeDefault
 	}
 	return string(t)
 }

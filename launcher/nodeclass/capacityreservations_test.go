@@ -5,8 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
 	"github.com/tailor-project/tailor/test/ec2sim"
@@ -43,7 +46,7 @@ func TestCapacityReservations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			nc := classWith(func(nc *ec2v1.EC2NodeClass) { nc.Spec.CapacityReservationSelectorTerms = tt.terms })
-			got, unmatched, err := r.CapacityReservations(context.Background(), nc)
+			got, unmatched, err := r.CapacityReservations(context.Background(), nc, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,5 +103,85 @@ func TestControllerResolvesCapacityReservations(t *testing.T) {
 		return strings.Contains(e, "CapacityReservationsNotFound") && strings.Contains(e, "cr-0123456789abcdef0")
 	}) {
 		t.Errorf("events %q, want one saying cr-0123456789abcdef0 matches nothing", events)
+	}
+}
+
+// TestControllerResolvesCapacityBlocks: a Capacity Block is listed with its
+// type and end; one within CapacityBlockExpiryLead of its end is expiring,
+// which an event on the class tells, once.
+func TestControllerResolvesCapacityBlocks(t *testing.T) {
+	nc := classWith(func(nc *ec2v1.EC2NodeClass) {
+		nc.Spec.CapacityReservationSelectorTerms = []ec2v1.CapacityReservationSelectorTerm{{Tags: map[string]string{"team": "ml"}}}
+	})
+	c, kube, recorder, _ := newController(t, nc)
+	r, sim := newResolverWithSim(t)
+	c.Resolver = r
+	now := c.Clock.Now().Truncate(time.Second)
+	add := func(end time.Time) ec2sim.CapacityReservation {
+		t.Helper()
+		cr, err := sim.AddCapacityReservation(ec2sim.CapacityReservation{InstanceType: "p5.48xlarge", AvailabilityZone: "us-east-1a", TotalInstanceCount: 2,
+			ReservationType: "capacity-block", EndDate: end, Tags: map[string]string{"team": "ml"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cr
+	}
+	later := add(now.Add(3 * time.Hour))
+	soon := add(now.Add(ec2v1.CapacityBlockExpiryLead - time.Minute))
+	for range 2 {
+		reconcileClass(t, c, "default")
+	}
+	got := &ec2v1.EC2NodeClass{}
+	if err := kube.Get(context.Background(), types.NamespacedName{Name: "default"}, got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		end   time.Time
+		state string
+	}{later.ID: {now.Add(3 * time.Hour), "active"}, soon.ID: {now.Add(ec2v1.CapacityBlockExpiryLead - time.Minute), "expiring"}}
+	if len(got.Status.CapacityReservations) != len(want) {
+		t.Fatalf("status.capacityReservations %+v, want %d", got.Status.CapacityReservations, len(want))
+	}
+	for _, cr := range got.Status.CapacityReservations {
+		w := want[cr.ID]
+		if cr.ReservationType != "capacity-block" || cr.EndTime == nil || !cr.EndTime.Time.Equal(w.end) || cr.State != w.state {
+			t.Errorf("%s: type %s, end %v, state %s; want capacity-block, %v, %s", cr.ID, cr.ReservationType, cr.EndTime, cr.State, w.end, w.state)
+		}
+	}
+	var expiring []string
+	for len(recorder.Events) > 0 {
+		if e := <-recorder.Events; strings.Contains(e, "CapacityBlockExpiring") {
+			expiring = append(expiring, e)
+		}
+	}
+	if len(expiring) != 1 || !strings.Contains(expiring[0], soon.ID) {
+		t.Errorf("CapacityBlockExpiring events %q, want one of %s", expiring, soon.ID)
+	}
+}
+
+// TestNextResolve: a class is resolved again after the refresh interval, or
+// when its next active Capacity Block turns expiring, if sooner.
+func TestNextResolve(t *testing.T) {
+	now := time.Now()
+	c := &Controller{Clock: clocktesting.NewFakeClock(now), RefreshInterval: 5 * time.Minute}
+	at := func(d time.Duration) *metav1.Time { end := metav1.NewTime(now.Add(d)); return &end }
+	lead := ec2v1.CapacityBlockExpiryLead
+	for _, tc := range []struct {
+		name         string
+		reservations []ec2v1.CapacityReservation
+		want         time.Duration
+	}{
+		{"none", nil, 5 * time.Minute},
+		{"an ODCR with an end", []ec2v1.CapacityReservation{{ReservationType: "default", EndTime: at(lead + time.Minute), State: "active"}}, 5 * time.Minute},
+		{"a block turning expiring in two minutes", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(lead + 2*time.Minute), State: "active"}}, 2 * time.Minute},
+		{"a block turning expiring in an hour", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(lead + time.Hour), State: "active"}}, 5 * time.Minute},
+		{"a block expiring already", []ec2v1.CapacityReservation{{ReservationType: "capacity-block", EndTime: at(time.Minute), State: "expiring"}}, 5 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := &ec2v1.EC2NodeClass{Status: ec2v1.EC2NodeClassStatus{CapacityReservations: tc.reservations}}
+			if got := c.nextResolve(nc); got != tc.want {
+				t.Errorf("next resolve in %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

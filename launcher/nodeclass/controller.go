@@ -161,7 +161,25 @@ func (c *Controller) resolve(ctx context.Context, nc *ec2v1.EC2NodeClass) (recon
 	if len(failures) > 0 {
 		return reconcile.Result{}, fmt.Errorf("resolving EC2NodeClass %s: %w", nc.Name, errors.Join(failures...))
 	}
-	return reconcile.Result{RequeueAfter: c.refreshInterval()}, nil
+	return reconcile.Result{RequeueAfter: c.nextResolve(nc)}, nil
+}
+
+// nextResolve is when the class is resolved again: after the refresh
+// interval, or sooner when one of its Capacity Blocks turns expiring before
+// then, so that its status, and the offerings the catalogs build from it,
+// stop offering the block the moment its nodes start to go.
+func (c *Controller) nextResolve(nc *ec2v1.EC2NodeClass) time.Duration {
+	next := c.refreshInterval()
+	now := c.Clock.Now()
+	for _, cr := range nc.Status.CapacityReservations {
+		if cr.ReservationType != ec2v1.CapacityReservationTypeCapacityBlock || cr.EndTime == nil || cr.State == ec2v1.CapacityReservationStateExpiring {
+			continue
+		}
+		if at := cr.EndTime.Add(-ec2v1.CapacityBlockExpiryLead).Sub(now); at < next {
+			next = max(at, time.Second)
+		}
+	}
+	return next
 }
 
 // resolveCapacityReservations puts the reservations the class selects in its
@@ -174,9 +192,20 @@ func (c *Controller) resolveCapacityReservations(ctx context.Context, nc *ec2v1.
 		nc.Status.CapacityReservations = nil
 		return nil
 	}
-	reservations, unmatched, err := c.Resolver.CapacityReservations(ctx, nc)
+	reservations, unmatched, err := c.Resolver.CapacityReservations(ctx, nc, c.Clock.Now())
 	if err != nil {
 		return err
+	}
+	expiringBefore := map[string]bool{}
+	for _, cr := range nc.Status.CapacityReservations {
+		expiringBefore[cr.ID] = cr.State == ec2v1.CapacityReservationStateExpiring
+	}
+	for _, cr := range reservations {
+		if cr.State == ec2v1.CapacityReservationStateExpiring && !expiringBefore[cr.ID] {
+			c.Recorder.Eventf(nc, corev1.EventTypeNormal, "CapacityBlockExpiring",
+				"capacity block %s (%s in %s) ends at %s: no more nodes are launched into it, and its nodes are replaced",
+				cr.ID, cr.InstanceType, cr.AvailabilityZone, cr.EndTime.UTC().Format(time.RFC3339))
+		}
 	}
 	nc.Status.CapacityReservations = reservations
 	if len(unmatched) > 0 {

@@ -131,7 +131,12 @@ func copyRequirements(r requirements.Requirements) requirements.Requirements {
 
 // offeringKeys are decided by the offering, not the instance type.
 func isOfferingKey(key string) bool {
-	return key == wellknown.ZoneLabel || key == wellknown.CapacityTypeLabel || key == wellknown.TopologyZoneIDLabel
+	switch key {
+	case wellknown.ZoneLabel, wellknown.CapacityTypeLabel, wellknown.TopologyZoneIDLabel,
+		wellknown.CapacityReservationIDLabel, wellknown.CapacityReservationTypeLabel:
+		return true
+	}
+	return false
 }
 
 // typeAllowed reports whether an instance type's own labels satisfy reqs.

@@ -31,12 +31,18 @@ type CapacityReservation struct {
 	// a reservation only when their launch targets it, whichever it is.
 	InstanceMatchCriteria string `json:"instanceMatchCriteria,omitempty"`
 	// State is active by default; expired, cancelled and the like are listed
-	// but take no launches.
+	// but take no launches. Read back, it is the state at the simulated
+	// clock's now: scheduled before StartDate, expired from EndDate on.
 	State string            `json:"state,omitempty"`
 	Tags  map[string]string `json:"tags,omitempty"`
+	// StartDate is when the reservation starts taking launches; at once
+	// when zero. A capacity block bought ahead is scheduled until then.
+	StartDate time.Time `json:"startDate,omitzero"`
 	// EndDate is when the reservation ends; none when zero.
 	EndDate time.Time `json:"endDate,omitzero"`
-	// ReservationType is default or capacity-block; default when empty.
+	// ReservationType is default or capacity-block; default when empty. A
+	// capacity block takes only launches whose market type is
+	// capacity-block, and needs an EndDate, as EC2 sells them.
 	ReservationType string `json:"reservationType,omitempty"`
 	// Created is when it was added.
 	Created time.Time `json:"created,omitzero"`
@@ -79,6 +85,12 @@ func (s *Simulator) AddCapacityReservation(r CapacityReservation) (CapacityReser
 	default:
 		return CapacityReservation{}, fmt.Errorf("capacity reservation %s: reservationType %q: want default or capacity-block", r.ID, r.ReservationType)
 	}
+	if r.ReservationType == reservationTypeCapacityBlock && r.EndDate.IsZero() {
+		return CapacityReservation{}, fmt.Errorf("capacity reservation %s: a capacity block needs an endDate", r.ID)
+	}
+	if !r.EndDate.IsZero() && !r.StartDate.IsZero() && !r.EndDate.After(r.StartDate) {
+		return CapacityReservation{}, fmt.Errorf("capacity reservation %s: endDate %s is not after startDate %s", r.ID, r.EndDate, r.StartDate)
+	}
 	r.State = or(r.State, "active")
 	r.OwnerID = or(r.OwnerID, s.world.account)
 	r.Tags = maps.Clone(r.Tags)
@@ -87,6 +99,10 @@ func (s *Simulator) AddCapacityReservation(r CapacityReservation) (CapacityReser
 	}
 	stored := r
 	s.world.reservations[r.ID] = &stored
+	if r.ReservationType == reservationTypeCapacityBlock {
+		id, end := r.ID, r.EndDate
+		s.timeline.at(end.Add(-blockReclaimLead), func() { s.reclaimBlock(id, end) })
+	}
 	s.log.Info("Capacity reservation added", "id", r.ID, "instanceType", r.InstanceType, "zone", r.AvailabilityZone, "count", r.TotalInstanceCount)
 	return s.reservationLocked(&stored), nil
 }
@@ -103,12 +119,65 @@ func (s *Simulator) CapacityReservations() []CapacityReservation {
 	return out
 }
 
-// reservationLocked is a copy of r with its available count.
+// reservationTypeCapacityBlock is EC2's reservation type of a Capacity
+// Block for ML, and the market type its launches must name.
+const reservationTypeCapacityBlock = "capacity-block"
+
+// blockReclaimLead is how long before a Capacity Block's end EC2 starts
+// terminating the instances in it: 30 minutes, ten after the expiration
+// warning it sends 40 minutes before the end.
+const blockReclaimLead = 30 * time.Minute
+
+// reasonCapacityBlockEnding is the state reason of an instance the end of
+// its Capacity Block took. EC2 documents no code of its own for it; the
+// simulator uses its scheduled-stop code.
+var reasonCapacityBlockEnding = stateReason{"Server.ScheduledStop", "Server.ScheduledStop: The Capacity Block of the instance is ending"}
+
+// reclaimBlock terminates the instances still running in a Capacity Block
+// as its end nears, unless the block was replaced with another end since.
+func (s *Simulator) reclaimBlock(id string, end time.Time) {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	r := s.world.reservations[id]
+	if r == nil || r.ReservationType != reservationTypeCapacityBlock || !r.EndDate.Equal(end) {
+		return
+	}
+	var reclaimed []string
+	for _, inst := range s.world.instances {
+		if inst.CapacityReservationID == id && !inst.gone() {
+			s.terminateLocked(inst, reasonCapacityBlockEnding)
+			reclaimed = append(reclaimed, inst.ID)
+		}
+	}
+	slices.Sort(reclaimed)
+	s.log.Info("Capacity block ending: its instances are reclaimed", "id", id, "end", end, "instances", reclaimed)
+}
+
+// reservationLocked is a copy of r with its available count and its state
+// now.
 func (s *Simulator) reservationLocked(r *CapacityReservation) CapacityReservation {
 	out := *r
 	out.Tags = maps.Clone(r.Tags)
 	out.AvailableInstanceCount = s.reservationFreeLocked(r)
+	out.State = s.reservationStateLocked(r)
 	return out
+}
+
+// reservationStateLocked is the reservation's state at the clock's now: a
+// reservation set active is scheduled before its start and expired from its
+// end, as EC2 moves capacity blocks along; any other state stays as set.
+func (s *Simulator) reservationStateLocked(r *CapacityReservation) string {
+	if r.State != "active" {
+		return r.State
+	}
+	now := s.clock.Now()
+	switch {
+	case !r.StartDate.IsZero() && now.Before(r.StartDate):
+		return "scheduled"
+	case !r.EndDate.IsZero() && !now.Before(r.EndDate):
+		return "expired"
+	}
+	return r.State
 }
 
 // reservationFreeLocked is how many more instances the reservation takes:
@@ -133,8 +202,16 @@ func (s *Simulator) reservationErrorLocked(spec launchSpec) error {
 		return clientError("InvalidCapacityReservationId.NotFound", "The capacity reservation ID '%s' does not exist", id)
 	case spec.Spot:
 		return clientError("InvalidParameterCombination", "Capacity Reservations cannot be used with Spot Instances.")
-	case r.State != "active":
-		return clientError("InvalidCapacityReservationId.NotFound", "The capacity reservation '%s' is %s", id, r.State)
+	case s.reservationStateLocked(r) != "active":
+		return clientError("InvalidCapacityReservationId.NotFound", "The capacity reservation '%s' is %s", id, s.reservationStateLocked(r))
+	case r.ReservationType == reservationTypeCapacityBlock && spec.Data.MarketType != reservationTypeCapacityBlock:
+		// EC2 launches into a Capacity Block only with the market type
+		// capacity-block (InstanceMarketOptions.MarketType).
+		return clientError("InvalidParameterCombination",
+			"The Capacity Reservation %s is a Capacity Block: launches into it must set InstanceMarketOptions.MarketType to capacity-block.", id)
+	case r.ReservationType != reservationTypeCapacityBlock && spec.Data.MarketType == reservationTypeCapacityBlock:
+		return clientError("InvalidParameterCombination",
+			"The market type capacity-block requires a Capacity Block; the Capacity Reservation %s is not one.", id)
 	case r.InstanceType != spec.Type.Name || r.AvailabilityZone != spec.Subnet.Zone.Name:
 		return clientError("InvalidParameterCombination",
 			"The instance type (%s) and Availability Zone (%s) do not match those of the Capacity Reservation %s (%s, %s).",
@@ -216,7 +293,7 @@ func (e *ec2API) describeCapacityReservations(_ context.Context, p params) (ec2B
 			case "owner-id":
 				return []string{r.OwnerID}, true
 			case "state":
-				return []string{r.State}, true
+				return []string{view.State}, true
 			case "instance-match-criteria":
 				return []string{r.InstanceMatchCriteria}, true
 			case "reservation-type":
@@ -252,6 +329,9 @@ func (e *ec2API) describeCapacityReservations(_ context.Context, p params) (ec2B
 			TotalInstanceCount: r.TotalInstanceCount, AvailableInstanceCount: r.AvailableInstanceCount,
 			State: r.State, StartDate: awsTime(r.Created), CreateDate: awsTime(r.Created), EndDateType: "unlimited",
 			InstanceMatchCriteria: r.InstanceMatchCriteria, ReservationType: r.ReservationType, Tags: tagSet(r.Tags),
+		}
+		if !r.StartDate.IsZero() {
+			x.StartDate = awsTime(r.StartDate)
 		}
 		if !r.EndDate.IsZero() {
 			x.EndDate, x.EndDateType = awsTime(r.EndDate), "limited"

@@ -73,7 +73,10 @@ type fleetInstancesXML struct {
 
 // fleetRequest is a parsed CreateFleet request.
 type fleetRequest struct {
-	configs          []fleetConfig
+	configs []fleetConfig
+	// capacityBlock is a fleet of DefaultTargetCapacityType capacity-block,
+	// launched on the on-demand side from capacity-block templates.
+	capacityBlock    bool
 	onDemandTarget   int
 	spotTarget       int
 	onDemandStrategy string
@@ -217,10 +220,11 @@ func readFleetRequest(p params) (*fleetRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if defaultType != "on-demand" && defaultType != "spot" {
-		return nil, errInvalidParameterValue("DefaultTargetCapacityType", defaultType, "Expecting on-demand or spot.")
+	if defaultType != "on-demand" && defaultType != "spot" && defaultType != reservationTypeCapacityBlock {
+		return nil, errInvalidParameterValue("DefaultTargetCapacityType", defaultType, "Expecting on-demand, spot or capacity-block.")
 	}
 	req := &fleetRequest{
+		capacityBlock:    defaultType == reservationTypeCapacityBlock,
 		onDemandStrategy: or(p.String("OnDemandOptions.AllocationStrategy"), strategyLowestPrice),
 		spotStrategy:     or(p.String("SpotOptions.AllocationStrategy"), strategyLowestPrice),
 	}
@@ -354,9 +358,22 @@ func (s *Simulator) fleetPoolsLocked(req *fleetRequest, spot bool) []*fleetPool 
 				InstanceType: o.xml.InstanceType, ImageID: o.xml.ImageID, Zone: o.xml.AvailabilityZone, SpotMaxPrice: o.xml.MaxPrice,
 				TagSpecifications: req.tagSpecs,
 			})
+			// The fleet's market decides, except that a template's
+			// capacity-block market type stays for the fleet to check.
+			block := data.MarketType == reservationTypeCapacityBlock
 			data.MarketType = ""
-			if spot {
+			switch {
+			case spot:
 				data.MarketType = "spot"
+			case block:
+				data.MarketType = reservationTypeCapacityBlock
+			}
+			if req.capacityBlock != (data.MarketType == reservationTypeCapacityBlock) {
+				// EC2 fills a capacity-block fleet only from templates of
+				// that market type, and those only in such a fleet.
+				pool.err = clientError("InvalidParameterCombination",
+					"A fleet launches into Capacity Blocks only with DefaultTargetCapacityType capacity-block and launch templates of InstanceMarketOptions.MarketType capacity-block.")
+				continue
 			}
 			data.NetworkInterfaces = placeInterfaces(data.NetworkInterfaces, o.xml.SubnetID, o.xml.AvailabilityZone)
 			if pool.spec, pool.err = s.resolveLaunchLocked(data, o.xml.SubnetID); pool.err != nil {

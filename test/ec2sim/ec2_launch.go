@@ -145,6 +145,9 @@ func (s *Simulator) capacityErrorLocked(spec launchSpec) error {
 			return clientError("Unsupported", "The requested configuration is currently not supported for Spot: %s has no Spot market.", t)
 		}
 	}
+	if spec.Data.MarketType == reservationTypeCapacityBlock && spec.Data.CapacityReservationID == "" {
+		return clientError("InvalidParameterCombination", "The market type capacity-block requires a Capacity Block as CapacityReservationTarget.")
+	}
 	if spec.Data.CapacityReservationID != "" {
 		// A reservation's instances are its own capacity: only the
 		// reservation's room limits them.

@@ -177,6 +177,10 @@ func (s *Simulator) renderInstanceLocked(inst *instance) instanceXML {
 	}
 	if inst.CapacityReservationID != "" {
 		out.CapacityReservationID, out.CapacityPreference = inst.CapacityReservationID, "capacity-reservations-only"
+		if r := s.world.reservations[inst.CapacityReservationID]; r != nil && r.ReservationType == reservationTypeCapacityBlock {
+			// EC2 tells a Capacity Block's instances by their lifecycle.
+			out.InstanceLifecycle = reservationTypeCapacityBlock
+		}
 	}
 	if inst.Spot {
 		out.InstanceLifecycle, out.SpotInstanceRequestID = "spot", inst.SpotRequestID

@@ -107,9 +107,9 @@ func readLaunchData(p params) (launchData, error) {
 		}
 	}
 	switch d.MarketType {
-	case "", "spot":
+	case "", "spot", reservationTypeCapacityBlock:
 	default:
-		return d, errInvalidParameterValue(p.prefix+"InstanceMarketOptions.MarketType", d.MarketType, "Expecting spot.")
+		return d, errInvalidParameterValue(p.prefix+"InstanceMarketOptions.MarketType", d.MarketType, "Expecting spot or capacity-block.")
 	}
 	for _, ni := range p.List("NetworkInterface") {
 		idx, err := ni.Int("DeviceIndex")

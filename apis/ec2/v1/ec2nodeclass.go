@@ -415,8 +415,11 @@ type CapacityReservation struct {
 	// +kubebuilder:default=default
 	// +kubebuilder:validation:Enum=default;capacity-block
 	ReservationType string `json:"reservationType,omitempty"`
-	// State of the reservation, "active" for those listed.
+	// State of the reservation: "active", or "expiring" for a Capacity
+	// Block within CapacityBlockExpiryLead of its end, which takes no more
+	// launches and whose nodes are replaced.
 	// +optional
+	// +kubebuilder:validation:Enum=active;expiring
 	State string `json:"state,omitempty"`
 }
 
