@@ -40,7 +40,7 @@ func (s *Simulator) catchUp(c *cachedState) bool {
 		// no placed pod's required anti-affinity selects, and AddPod does
 		// not tell a plugin that skipped: a state that skipped it is
 		// stale once a pod whose anti-affinity selects its pod is placed.
-		if anti := p.pod.GetRequiredAntiAffinityTerms(); len(anti) > 0 && c.state.GetSkipFilterPlugins().Has(names.InterPodAffinity) && mayselect(anti, c.pod) {
+		if anti := p.pod.GetRequiredAntiAffinityTerms(); len(anti) > 0 && c.state.GetSkipFilterPlugins().Has(names.InterPodAffinity) && maySelect(anti, c.pod) {
 			return false
 		}
 		spread := c.selectsForSpread(placed.Namespace, labels.Set(placed.Labels))
@@ -69,10 +69,10 @@ func (s *Simulator) catchUp(c *cachedState) bool {
 	return true
 }
 
-// mayselect reports whether any of the terms may select pod. Namespace
+// maySelect reports whether any of the terms may select pod. Namespace
 // labels are not known here: a term with a namespace selector is taken
 // to select.
-func mayselect(terms []fwk.AffinityTerm, pod *corev1.Pod) bool {
+func maySelect(terms []fwk.AffinityTerm, pod *corev1.Pod) bool {
 	for _, t := range terms {
 		if t.NamespaceSelector != nil && !t.NamespaceSelector.Empty() && t.NamespaceSelector.String() != labels.Nothing().String() {
 			return true

@@ -71,9 +71,10 @@ type solver struct {
 	// a large cluster's nodes, most have no room for most pods.
 	inFlight []*InFlight
 	joined   []*Node
-	// nodes are the new nodes, tried after the in-flight ones; zoned are
-	// those whose zone is fixed, in the same order, the only ones a pod
-	// with a zonal constraint can join.
+	// nodes are the new nodes, tried after the in-flight ones, in the
+	// order they were opened. all lists them for the scan of each pod, and
+	// zoned those whose zone is fixed, in the same order: the only ones a
+	// pod with a zonal constraint can join.
 	nodes []*Node
 	all   nodeList
 	zoned nodeList
@@ -92,7 +93,8 @@ type solver struct {
 	sizePlans map[sizeKey]*sizePlan
 	// emptyDomains: see Input.EmptyDomains.
 	emptyDomains bool
-	scanAll      bool
+	// scanAll: see solve.
+	scanAll bool
 }
 
 // Solve packs the batch into new nodes. It never fails as a whole: a pod no
