@@ -82,6 +82,8 @@ type solver struct {
 	// pod that must not share a node with its own kind skips the new nodes
 	// when all of them do.
 	holding map[string]int
+	// zonalLeft counts the pods with a zonal constraint still to place.
+	zonalLeft int
 	// zoneNodes counts the new nodes of each zone, once their zone is
 	// fixed; zoneOrder caches zonesByPrice.
 	zoneNodes map[string]int
@@ -136,6 +138,14 @@ func solve(in Input, scanAll bool) *Result {
 
 	result := &Result{Unplaced: map[*corev1.Pod]error{}, Joined: map[string][]*corev1.Pod{}}
 	for _, pi := range pods {
+		if pi.zonal {
+			s.zonalLeft++
+		}
+	}
+	for _, pi := range pods {
+		if pi.zonal {
+			s.zonalLeft--
+		}
 		if err := s.place(pi); err != nil {
 			result.Unplaced[pi.pod] = err
 		}
@@ -525,7 +535,7 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 	if err := minValuesMet(reqs, options, pi.req); err != nil {
 		return nil, err
 	}
-	if !(pi.zonal || pi.exclusive) || zoneFixed(reqs) {
+	if !(pi.zonal || pi.exclusive && s.zonalLeft > 0) || zoneFixed(reqs) {
 		return s.openWith(pool, pi, reqs, options)
 	}
 	// A zonal constraint is judged on a node whose zone is known: try the
@@ -534,10 +544,11 @@ func (s *solver) openIn(pool *poolState, pi *podInfo) (*candidate, error) {
 	zones := s.zonesByPrice(options, reqs, pi.req)
 	if !pi.zonal {
 		// A pod that must be alone on its node is given a zone at once,
-		// although nothing of its own asks for one: the pods that come
-		// after it with zonal constraints (spreads, zonal affinity) can
+		// although nothing of its own asks for one, when pods with zonal
+		// constraints (spreads, zonal affinity) are still to come: they can
 		// only join a node whose zone is fixed, and without them its node
-		// would stay mostly empty. Among the zones of one price, the one
+		// would stay mostly empty. Otherwise the claim keeps every zone,
+		// for the launch to choose from. Among the zones of one price, the one
 		// with the fewest of the batch's nodes comes first, so that those
 		// pods find room in every zone.
 		zones = slices.Clone(zones)
