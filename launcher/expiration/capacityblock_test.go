@@ -6,15 +6,11 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ec2v1 "github.com/tailor-project/tailor/apis/ec2/v1"
-	karpv1 "github.com/tailor-project/tailor/apis/karpenter/v1"
 	"github.com/tailor-project/tailor/apis/wellknown"
 )
 
@@ -83,20 +79,7 @@ func TestCapacityBlockExpiration(t *testing.T) {
 			}
 			recorder := record.NewFakeRecorder(10)
 			e := &CapacityBlockExpiration{Client: kube, Recorder: recorder, Clock: clocktesting.NewFakeClock(now)}
-			res, err := e.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = kube.Get(ctx, types.NamespacedName{Name: name}, &karpv1.NodeClaim{})
-			deleted := apierrors.IsNotFound(err)
-			if deleted != tc.wantDeleted || res.RequeueAfter != tc.wantRequeue {
-				t.Fatalf("deleted %v, requeued after %s; want %v, %s", deleted, res.RequeueAfter, tc.wantDeleted, tc.wantRequeue)
-			}
-			close(recorder.Events)
-			var events []string
-			for ev := range recorder.Events {
-				events = append(events, ev)
-			}
+			events := reconcileClaim(t, e, recorder, name, tc.wantDeleted, tc.wantRequeue)
 			if !tc.wantDeleted {
 				if len(events) > 0 {
 					t.Errorf("events %v for a claim that stays", events)

@@ -85,8 +85,29 @@ func newClaim(t *testing.T, name, expireAfter string) *karpv1.NodeClaim {
 // TestExpiration: a claim is left alone until its expireAfter has passed
 // since its creation, then deleted with an event on it and on its node; a
 // claim that never expires is never deleted.
-func TestExpiration(t *testing.T) {
+// reconcileClaim reconciles the claim once, checks whether it was deleted
+// and when it is looked at again, and returns the events recorded.
+func reconcileClaim(t *testing.T, r reconcile.Reconciler, recorder *record.FakeRecorder, name string, wantDeleted bool, wantRequeue time.Duration) []string {
+	t.Helper()
 	ctx := context.Background()
+	res, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = kube.Get(ctx, types.NamespacedName{Name: name}, &karpv1.NodeClaim{})
+	deleted := apierrors.IsNotFound(err)
+	if deleted != wantDeleted || res.RequeueAfter != wantRequeue {
+		t.Fatalf("deleted %v, requeued after %s; want %v, %s", deleted, res.RequeueAfter, wantDeleted, wantRequeue)
+	}
+	close(recorder.Events)
+	var events []string
+	for ev := range recorder.Events {
+		events = append(events, ev)
+	}
+	return events
+}
+
+func TestExpiration(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		expireAfter string
@@ -104,20 +125,7 @@ func TestExpiration(t *testing.T) {
 			claim := newClaim(t, name, tc.expireAfter)
 			recorder := record.NewFakeRecorder(10)
 			e := &Expiration{Client: kube, Recorder: recorder, Clock: clocktesting.NewFakeClock(claim.CreationTimestamp.Add(tc.age))}
-			res, err := e.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = kube.Get(ctx, types.NamespacedName{Name: name}, &karpv1.NodeClaim{})
-			deleted := apierrors.IsNotFound(err)
-			if deleted != tc.wantDeleted || res.RequeueAfter != tc.wantRequeue {
-				t.Fatalf("deleted %v, requeued after %s; want %v, %s", deleted, res.RequeueAfter, tc.wantDeleted, tc.wantRequeue)
-			}
-			close(recorder.Events)
-			var events []string
-			for ev := range recorder.Events {
-				events = append(events, ev)
-			}
+			events := reconcileClaim(t, e, recorder, name, tc.wantDeleted, tc.wantRequeue)
 			if !tc.wantDeleted {
 				if len(events) > 0 {
 					t.Errorf("events %v for a claim that stays", events)
